@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against the project's own engine: PODGRAPH_ENGINE=podman (default)
+# or docker. Installs and starts whatever is missing first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+engine="${PODGRAPH_ENGINE:-podman}"
+
+scripts/install-deps.sh
+export "$(scripts/engine.sh "$engine" | tail -n 1)"
+export PODGRAPH_ENGINE="$engine"
+npm run -s codegen >/dev/null
+
+report=".engine/vitest-$engine.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line that any CI can read.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$report" "$engine" || true
+exit "$status"

@@ -1,0 +1,60 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createServices, type Services } from './core/services.js';
+import { createDockerClient, selectEngine, type EngineAddress } from './engine/connect.js';
+import { Engine } from './engine/engine.js';
+import { createGraphQLHandler } from './http/graphql.js';
+import { attachWebSocket } from './http/ws.js';
+
+export interface App {
+  services: Services;
+  engineAddress: EngineAddress;
+  /** Binds and listens; resolves with the base URL (e.g. http://127.0.0.1:4000). */
+  start(): Promise<string>;
+  /** Stops accepting, lets in-flight operations finish (up to SHUTDOWN_TIMEOUT), closes every socket. */
+  stop(): Promise<void>;
+}
+
+/** Builds the whole server: one engine client, the services, GraphQL over HTTP and WebSocket. */
+export function createApp(config: Config, logger: Logger): App {
+  const engineAddress = selectEngine(config.engineHost);
+  const engine = new Engine(createDockerClient(engineAddress));
+  const services = createServices(engine, config);
+  const yoga = createGraphQLHandler(services, logger);
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void yoga.handle(req, res);
+  });
+  const ws = attachWebSocket(server, yoga);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  return {
+    services,
+    engineAddress,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          const { port } = server.address() as AddressInfo;
+          const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const drained = await services.pool.drain(config.shutdownTimeoutMs);
+      if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
+      await ws.close();
+      server.closeIdleConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Config } from '../config.js';
+import type { Engine } from '../engine/engine.js';
+import { WorkerPool } from '../engine/pool.js';
+import { ContainerService } from './containers.js';
+import { ExecService, ExecutionHistory } from './exec.js';
+import { FileService } from './files.js';
+import { LogService } from './logs.js';
+import { SystemService } from './system.js';
+import { UserService } from './users.js';
+
+/** How many past executions are kept for lookup. */
+const EXECUTION_HISTORY = 500;
+
+export type Services = ReturnType<typeof createServices>;
+
+/** Wires every service over one engine client and one worker pool; GraphQL and REST share them. */
+export function createServices(engine: Engine, config: Config) {
+  const pool = new WorkerPool(config.maxWorkers, config.requestTimeoutMs);
+  const containers = new ContainerService(engine, pool);
+  const files = new FileService(engine, pool, containers, config.maxFileBytes);
+  return {
+    pool,
+    containers,
+    files,
+    exec: new ExecService(engine, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
+    users: new UserService(engine, pool, containers, files),
+    logs: new LogService(engine, pool, config.maxLogTail),
+    system: new SystemService(engine, pool),
+  };
+}

@@ -1,0 +1,234 @@
+import { z } from 'zod';
+import type { Engine, ExecOutcome } from '../engine/engine.js';
+import type { WorkerPool } from '../engine/pool.js';
+import { AppError, badInput, conflict, notFound } from '../errors.js';
+import {
+  addMembers,
+  appendLine,
+  groupsOf,
+  nextFreeId,
+  parseGroup,
+  parsePasswd,
+  removeAccount,
+  setShadowHash,
+  type PasswdEntry,
+} from './accounts.js';
+import type { ContainerService } from './containers.js';
+import type { FileService } from './files.js';
+import { sha512Crypt } from './shacrypt.js';
+import { absolutePath, accountName, containerRef, parseInput } from './validation.js';
+
+export interface UserModel {
+  username: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+  groups: string[];
+}
+
+export const addUserInput = z.object({
+  username: accountName,
+  /** Sent over stdin (or hashed here); it can hold quotes, `$()` and `:` but not line breaks. */
+  password: z
+    .string()
+    .min(1)
+    .max(512)
+    .refine((p) => !/[\r\n\0]/.test(p), 'must not contain line breaks or NUL')
+    .optional(),
+  shell: absolutePath.default('/bin/sh'),
+  groups: z.array(accountName).max(64).default([]),
+  home: absolutePath.optional(),
+});
+export type AddUserInput = z.input<typeof addUserInput>;
+
+type Tool = 'useradd' | 'adduser' | 'chpasswd' | 'userdel' | 'deluser';
+
+// Fixed script: reports which account tools exist. Nothing from the client is in it.
+const DETECT_TOOLS = 'for t in useradd adduser chpasswd userdel deluser; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done; true';
+
+/** Serialises account changes per container, so concurrent edits of /etc files do not race. */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.tails.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.tails.get(key) === next) this.tails.delete(key);
+    }
+  }
+}
+
+export class UserService {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly pool: WorkerPool,
+    private readonly containers: ContainerService,
+    private readonly files: FileService,
+  ) {}
+
+  async list(ref: string): Promise<UserModel[]> {
+    const id = parseInput(containerRef, ref);
+    return this.pool.run(async (signal) => {
+      const container = await this.engine.inspectContainer(id, signal);
+      return this.readUsers(container.Id, signal);
+    });
+  }
+
+  async add(ref: string, input: AddUserInput): Promise<UserModel> {
+    const spec = parseInput(addUserInput, input);
+    const home = spec.home ?? `/home/${spec.username}`;
+    return this.pool.run(async (signal) => {
+      const container = await this.containers.requireRunning(ref, signal);
+      return this.mutex.run(container.id, async () => {
+        const id = container.id;
+        const groups = parseGroup(await this.files.readTextOrEmpty(id, '/etc/group', signal));
+        const users = parsePasswd(await this.files.readTextOrEmpty(id, '/etc/passwd', signal));
+        if (users.some((u) => u.username === spec.username)) throw conflict(`User ${spec.username} already exists`);
+        const unknown = spec.groups.filter((g) => !groups.some((group) => group.name === g));
+        if (unknown.length) throw notFound(`No such group in the container: ${unknown.join(', ')}`);
+
+        const tools = await this.detectTools(id, signal);
+        const run = (argv: string[], stdin?: string) => this.runAsRoot(id, argv, signal, stdin);
+        if (tools.has('useradd')) {
+          const groupArgs = spec.groups.length ? ['-G', spec.groups.join(',')] : [];
+          check(await run(['useradd', '-m', '-d', home, '-s', spec.shell, ...groupArgs, spec.username]), 'useradd');
+        } else if (tools.has('adduser')) {
+          check(await run(['adduser', '-D', '-h', home, '-s', spec.shell, spec.username]), 'adduser');
+          for (const group of spec.groups) check(await run(['addgroup', spec.username, group]), 'addgroup');
+        } else {
+          await this.addByEditingFiles(id, spec.username, home, spec.shell, spec.groups, signal);
+        }
+
+        if (spec.password !== undefined) {
+          if (tools.has('chpasswd')) {
+            check(await run(['chpasswd'], `${spec.username}:${spec.password}\n`), 'chpasswd');
+          } else {
+            await this.setHashInShadow(id, spec.username, sha512Crypt(spec.password), signal);
+          }
+        }
+        const created = (await this.readUsers(id, signal)).find((u) => u.username === spec.username);
+        if (!created) throw new AppError('INTERNAL', `User ${spec.username} was not created`);
+        return created;
+      });
+    });
+  }
+
+  async remove(ref: string, username: string, removeHome = false): Promise<boolean> {
+    const name = parseInput(accountName, username);
+    return this.pool.run(async (signal) => {
+      const container = await this.containers.requireRunning(ref, signal);
+      return this.mutex.run(container.id, async () => {
+        const id = container.id;
+        const user = (await this.readUsers(id, signal)).find((u) => u.username === name);
+        if (!user) throw notFound(`No such user: ${name}`);
+        const tools = await this.detectTools(id, signal);
+        const run = (argv: string[]) => this.runAsRoot(id, argv, signal);
+        if (tools.has('userdel')) {
+          check(await run(['userdel', ...(removeHome ? ['-r'] : []), name]), 'userdel', [12]);
+        } else if (tools.has('deluser')) {
+          check(await run(['deluser', ...(removeHome ? ['--remove-home'] : []), name]), 'deluser');
+        } else {
+          await this.removeByEditingFiles(id, name, signal);
+          if (removeHome) check(await run(['rm', '-rf', '--', user.home]), 'rm');
+        }
+        return true;
+      });
+    });
+  }
+
+  private async readUsers(containerId: string, signal?: AbortSignal): Promise<UserModel[]> {
+    const users = parsePasswd(await this.files.readTextOrEmpty(containerId, '/etc/passwd', signal));
+    const groups = parseGroup(await this.files.readTextOrEmpty(containerId, '/etc/group', signal));
+    return users.map((u: PasswdEntry) => ({
+      username: u.username,
+      uid: u.uid,
+      gid: u.gid,
+      home: u.home,
+      shell: u.shell,
+      groups: groupsOf(u, groups),
+    }));
+  }
+
+  private async detectTools(containerId: string, signal: AbortSignal): Promise<Set<Tool>> {
+    const result = await this.runAsRoot(containerId, ['/bin/sh', '-c', DETECT_TOOLS], signal);
+    if (result.exitCode !== 0) throw new AppError('INTERNAL', `Could not inspect the container's tools: ${result.output.trim()}`);
+    return new Set(result.stdout.split('\n').filter(Boolean) as Tool[]);
+  }
+
+  private runAsRoot(containerId: string, argv: string[], signal: AbortSignal, stdin?: string): Promise<ExecOutcome> {
+    return this.engine.exec(
+      containerId,
+      { argv, user: '0', stdin: stdin === undefined ? undefined : Buffer.from(stdin, 'utf8'), maxOutputBytes: 64 * 1024 },
+      signal,
+    );
+  }
+
+  /** For images with neither useradd nor adduser: edit the account files through the archive API. */
+  private async addByEditingFiles(
+    id: string,
+    username: string,
+    home: string,
+    shell: string,
+    extraGroups: string[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const passwd = await this.files.readAt(id, '/etc/passwd', signal);
+    const group = await this.files.readAt(id, '/etc/group', signal);
+    const users = parsePasswd(passwd.content.toString('utf8'));
+    const groups = parseGroup(group.content.toString('utf8'));
+    const uid = nextFreeId(users.map((u) => u.uid));
+    const gid = groups.some((g) => g.gid === uid) ? nextFreeId(groups.map((g) => g.gid)) : uid;
+    const groupText = addMembers(appendLine(group.content.toString('utf8'), `${username}:x:${gid}:`), username, extraGroups);
+    await this.writeAccountFile(id, group, groupText, signal);
+    await this.writeAccountFile(id, passwd, appendLine(passwd.content.toString('utf8'), `${username}:x:${uid}:${gid}::${home}:${shell}`), signal);
+    await this.setHashInShadow(id, username, '!', signal);
+    const homeStat = await this.engine.statPath(id, home, signal);
+    if (!homeStat) await this.files.putWithParents(id, home, { type: 'directory', mode: 0o755, uid, gid }, true, signal);
+  }
+
+  private async removeByEditingFiles(id: string, username: string, signal: AbortSignal): Promise<void> {
+    for (const p of ['/etc/passwd', '/etc/shadow', '/etc/group']) {
+      const stat = await this.engine.statPath(id, p, signal);
+      if (!stat) continue;
+      const file = await this.files.readAt(id, p, signal);
+      await this.writeAccountFile(id, file, removeAccount(file.content.toString('utf8'), username, p === '/etc/group'), signal);
+    }
+  }
+
+  private async setHashInShadow(id: string, username: string, hash: string, signal: AbortSignal): Promise<void> {
+    const exists = await this.engine.statPath(id, '/etc/shadow', signal);
+    const shadow = exists
+      ? await this.files.readAt(id, '/etc/shadow', signal)
+      : { path: '/etc/shadow', mode: 0o640, uid: 0, gid: 0, content: Buffer.alloc(0) };
+    const days = Math.floor(Date.now() / 86_400_000);
+    await this.writeAccountFile(id, shadow, setShadowHash(shadow.content.toString('utf8'), username, hash, days), signal);
+  }
+
+  /** Rewrites an account file keeping its mode and owner. */
+  private async writeAccountFile(
+    id: string,
+    original: { path: string; mode: number; uid: number; gid: number },
+    text: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const entry = { type: 'file' as const, content: Buffer.from(text, 'utf8'), mode: original.mode, uid: original.uid, gid: original.gid };
+    await this.files.putWithParents(id, original.path, entry, false, signal);
+  }
+}
+
+/** Turns a failed account tool into the right error; exit codes follow shadow-utils. */
+function check(result: ExecOutcome, tool: string, okCodes: number[] = []): void {
+  if (result.exitCode === 0 || okCodes.includes(result.exitCode ?? -1)) return;
+  const message = `${tool} failed (exit ${result.exitCode}): ${result.output.trim().slice(0, 500)}`;
+  if (tool === 'useradd' && result.exitCode === 9) throw conflict(message);
+  if (tool === 'useradd' && result.exitCode === 6) throw notFound(message);
+  if (/invalid|bad|illegal/i.test(result.output)) throw badInput(message);
+  throw new AppError('INTERNAL', message);
+}

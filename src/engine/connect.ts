@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+
+export interface EngineAddress {
+  /** As a user would write it: unix:///path or tcp://host:port. */
+  url: string;
+  /** Why this address was picked: DOCKER_HOST, a standard socket, or the project's own engine. */
+  source: string;
+}
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const PROJECT_PODMAN_SOCKET = path.join(projectRoot, '.engine', 'podman.sock');
+
+function standardSockets(env: NodeJS.ProcessEnv): string[] {
+  const sockets = ['/run/podman/podman.sock', '/var/run/docker.sock'];
+  if (env.XDG_RUNTIME_DIR) sockets.push(path.join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock'));
+  return sockets;
+}
+
+/** Explicit address first, then the standard sockets, then the project's own local Podman. */
+export function selectEngine(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineAddress {
+  if (explicit) return { url: explicit, source: env.DOCKER_HOST ? 'DOCKER_HOST' : 'CONTAINER_HOST' };
+  const found = standardSockets(env).find((socket) => existsSync(socket));
+  if (found) return { url: `unix://${found}`, source: 'standard socket' };
+  return { url: `unix://${PROJECT_PODMAN_SOCKET}`, source: 'project engine (scripts/engine.sh)' };
+}
+
+/** One dockerode client for the whole process, shared by every request. */
+export function createDockerClient(address: EngineAddress): Docker {
+  const url = new URL(address.url);
+  if (url.protocol === 'unix:') return new Docker({ socketPath: decodeURIComponent(url.pathname) });
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  return new Docker({ protocol, host: url.hostname, port: Number(url.port || (protocol === 'https' ? 2376 : 2375)) });
+}

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { AppError, fromEngineError } from '../errors.js';
+import { frameReader, OutputCollector, type Frame } from './streams.js';
+
+export interface EngineInfo {
+  name: string;
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+export interface ExecSpec {
+  argv: string[];
+  user?: string;
+  workdir?: string;
+  env?: string[];
+  stdin?: Buffer;
+  maxOutputBytes: number;
+}
+
+export interface ExecOutcome {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+  truncated: boolean;
+  timedOut: boolean;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/** Marks every process an exec starts, so a timed-out exec's whole tree can be found and killed. */
+const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
+
+// Fixed script, never built from client input: the marker value arrives as $1.
+const KILL_MARKED_PROCESSES = [
+  'for f in /proc/[0-9]*/environ; do',
+  `  if tr '\\000' '\\n' < "$f" 2>/dev/null | grep -qx "${EXEC_MARKER}=$1"; then`,
+  '    p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null',
+  '  fi',
+  'done',
+].join('\n');
+
+const SUCCESS_CODES = new Set([200, 201, 204, 304]);
+
+/** dockerode accepts an abortSignal on version and ping, though its types do not say so. */
+const withSignal =
+  (fn: (...args: never[]) => unknown) =>
+  <T>(signal?: AbortSignal): Promise<T> =>
+    (fn as unknown as (opts: object) => Promise<T>)({ abortSignal: signal });
+
+/**
+ * The single adapter over the engine's Docker-compatible API. Everything the rest of the
+ * server knows about dockerode, sockets and stream formats stays in this folder.
+ */
+export class Engine {
+  constructor(readonly docker: Docker) {}
+
+  async info(signal?: AbortSignal): Promise<EngineInfo> {
+    try {
+      const v = await withSignal(this.docker.version.bind(this.docker))<Docker.DockerVersion>(signal);
+      const components = (v as { Components?: { Name: string; Version: string }[] }).Components ?? [];
+      const podman = components.find((c) => /podman/i.test(c.Name));
+      return {
+        name: podman ? 'podman' : 'docker',
+        version: podman?.Version ?? v.Version,
+        apiVersion: v.ApiVersion,
+        os: v.Os,
+        arch: v.Arch,
+      };
+    } catch (error) {
+      throw fromEngineError(error);
+    }
+  }
+
+  async ping(signal?: AbortSignal): Promise<void> {
+    try {
+      await withSignal(this.docker.ping.bind(this.docker))<unknown>(signal);
+    } catch (error) {
+      throw fromEngineError(error);
+    }
+  }
+
+  /** Accepts a name, a full ID or a unique ID prefix, as the engine does. */
+  async inspectContainer(ref: string, signal?: AbortSignal): Promise<Docker.ContainerInspectInfo> {
+    try {
+      return await this.docker.getContainer(ref).inspect({ abortSignal: signal });
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      if (mapped.code === 'NOT_FOUND') throw new AppError('NOT_FOUND', `No such container: ${ref}`);
+      throw mapped;
+    }
+  }
+
+  async listContainers(labels: string[], signal?: AbortSignal): Promise<Docker.ContainerInfo[]> {
+    const filters = labels.length ? { filters: JSON.stringify({ label: labels }) } : {};
+    return this.call(() => this.docker.listContainers({ all: true, ...filters, abortSignal: signal } as object));
+  }
+
+  async listImages(signal?: AbortSignal): Promise<Docker.ImageInfo[]> {
+    return this.call(() => this.docker.listImages({ abortSignal: signal } as object));
+  }
+
+  async imageExists(ref: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect({ abortSignal: signal } as object);
+      return true;
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      if (mapped.code === 'NOT_FOUND') return false;
+      throw mapped;
+    }
+  }
+
+  async createContainer(options: Docker.ContainerCreateOptions, signal?: AbortSignal): Promise<string> {
+    const container = await this.call(() => this.docker.createContainer({ ...options, abortSignal: signal } as object));
+    return container.id;
+  }
+
+  async startContainer(id: string, signal?: AbortSignal): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).start({ abortSignal: signal }));
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal: signal }));
+  }
+
+  async restartContainer(id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).restart({ t: timeoutSeconds, abortSignal: signal }));
+  }
+
+  async removeContainer(id: string, force: boolean, signal?: AbortSignal): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).remove({ force, v: true, abortSignal: signal }));
+  }
+
+  /** Logs up to now, as frames; the caller decides lines. `tty` picks the stream format. */
+  async logs(
+    id: string,
+    tty: boolean,
+    options: { tail?: number; since?: number; until?: number; timestamps: boolean; stdout: boolean; stderr: boolean },
+    signal?: AbortSignal,
+  ): Promise<Frame[]> {
+    // Unset options must be left out: the engines reject empty query values.
+    const query = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    const body = await this.call(() =>
+      this.docker.getContainer(id).logs({ ...query, follow: false, abortSignal: signal } as Docker.ContainerLogsOptions & { follow: false }),
+    );
+    // Without follow, dockerode hands back the whole body as a Buffer (or a string on some engines).
+    const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body as unknown as string, 'utf8');
+    return frameReader(tty)(buffer);
+  }
+
+  /**
+   * Runs a process in a running container and collects its output up to a cap. When `signal`
+   * aborts, every process the exec started is killed and the call resolves with timedOut set.
+   */
+  async exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome> {
+    const marker = randomUUID();
+    const container = this.docker.getContainer(id);
+    const exec = await this.call(() =>
+      container.exec({
+        Cmd: spec.argv,
+        User: spec.user,
+        WorkingDir: spec.workdir,
+        Env: [...(spec.env ?? []), `${EXEC_MARKER}=${marker}`],
+        AttachStdin: spec.stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      }),
+    );
+    const startedAt = new Date();
+    const stream = (await this.call(() =>
+      exec.start({ hijack: spec.stdin !== undefined, stdin: spec.stdin !== undefined, Tty: false }),
+    )) as unknown as NodeJS.ReadWriteStream & Readable;
+    const collector = new OutputCollector(spec.maxOutputBytes);
+    const read = frameReader(false);
+    let timedOut = false;
+
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => read(chunk).forEach((frame) => collector.push(frame)));
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', (error) => (timedOut ? resolve() : reject(error)));
+    });
+    const onAbort = () => {
+      timedOut = true;
+      void this.killMarked(id, marker).finally(() => stream.destroy());
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      if (spec.stdin !== undefined) {
+        stream.write(spec.stdin);
+        stream.end();
+      }
+      await finished;
+    } catch (error) {
+      throw fromEngineError(error);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    collector.finish();
+    const exitCode = timedOut ? null : await this.execExitCode(exec);
+    return {
+      exitCode,
+      stdout: collector.text.stdout,
+      stderr: collector.text.stderr,
+      output: collector.combined,
+      truncated: collector.truncated,
+      timedOut,
+      startedAt,
+      finishedAt: new Date(),
+    };
+  }
+
+  /** Kills every process in the container whose environment carries the given exec marker. */
+  async killMarked(id: string, marker: string): Promise<void> {
+    try {
+      const exec = await this.docker.getContainer(id).exec({
+        Cmd: ['/bin/sh', '-c', KILL_MARKED_PROCESSES, 'podgraph-kill', marker],
+        User: '0',
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({ hijack: false, stdin: false });
+      await new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+        stream.resume();
+      });
+    } catch {
+      // The container may be gone already; then so are its processes.
+    }
+  }
+
+  private async execExitCode(exec: Docker.Exec): Promise<number | null> {
+    // Podman can report the exec as still running for a moment after its output ends.
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const info = await this.call(() => exec.inspect());
+      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return null;
+  }
+
+  /** Stat of a path inside the container, or null when it does not exist. */
+  async statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | null> {
+    try {
+      const res = (await this.docker.getContainer(id).infoArchive({ path, abortSignal: signal })) as unknown as {
+        headers: Record<string, string>;
+        resume?: () => void;
+      };
+      res.resume?.();
+      const header = res.headers['x-docker-container-path-stat'];
+      if (!header) return null;
+      return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat;
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      if (mapped.code === 'NOT_FOUND') return null;
+      throw mapped;
+    }
+  }
+
+  /** A tar stream of the path (file or directory) inside the container. */
+  async getArchive(id: string, path: string, signal?: AbortSignal): Promise<Readable> {
+    return (await this.call(() =>
+      this.docker.getContainer(id).getArchive({ path, abortSignal: signal } as { path: string }),
+    )) as unknown as Readable;
+  }
+
+  /** Extracts a tar archive into the directory `dir` inside the container. */
+  async putArchive(id: string, dir: string, tar: Buffer, signal?: AbortSignal): Promise<void> {
+    await this.call(() => this.docker.getContainer(id).putArchive(tar, { path: dir, abortSignal: signal } as { path: string }));
+  }
+
+  /** Runs an engine call, mapping its failure into the error table. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      // dockerode treats some documented successes (201 on podman, 304 not modified) as errors.
+      if (status !== undefined && SUCCESS_CODES.has(status)) return undefined as T;
+      throw fromEngineError(error);
+    }
+  }
+}

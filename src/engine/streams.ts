@@ -1,0 +1,151 @@
+import { StringDecoder } from 'node:string_decoder';
+
+export type StreamName = 'stdout' | 'stderr';
+
+export interface Frame {
+  stream: StreamName;
+  data: Buffer;
+}
+
+const FRAME_HEADER = 8;
+
+/**
+ * Incremental decoder for the engine's multiplexed stream format (8-byte header: stream type,
+ * three zero bytes, big-endian payload length). Used instead of dockerode's demuxStream, which
+ * neither ends its outputs nor applies backpressure. Frames split across chunks are reassembled.
+ */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const frames: Frame[] = [];
+    while (this.pending.length >= FRAME_HEADER) {
+      const size = this.pending.readUInt32BE(4);
+      if (this.pending.length < FRAME_HEADER + size) break;
+      const type = this.pending[0];
+      const data = this.pending.subarray(FRAME_HEADER, FRAME_HEADER + size);
+      this.pending = this.pending.subarray(FRAME_HEADER + size);
+      // 0 (stdin echo) and 1 are output; 2 is stderr; 3 is the engine's own error text.
+      if (size > 0) frames.push({ stream: type === 2 || type === 3 ? 'stderr' : 'stdout', data });
+    }
+    return frames;
+  }
+
+  /** Bytes of an incomplete trailing frame, if the stream ended inside one. */
+  get leftover(): number {
+    return this.pending.length;
+  }
+}
+
+/** A decoder per output: raw TTY streams are all stdout; multiplexed ones are split. */
+export function frameReader(tty: boolean): (chunk: Buffer) => Frame[] {
+  if (tty) return (chunk) => (chunk.length ? [{ stream: 'stdout', data: chunk }] : []);
+  const decoder = new FrameDecoder();
+  return (chunk) => decoder.push(chunk);
+}
+
+export interface Line {
+  stream: StreamName;
+  /** The line's text without its newline; invalid UTF-8 becomes U+FFFD. */
+  text: string;
+  /** True when the line was longer than the cap and cut. */
+  truncated: boolean;
+}
+
+export const TRUNCATION_MARKER = ' …[line truncated]';
+
+/**
+ * Splits a byte stream into lines. Bytes are only decoded once a whole line is known, so a
+ * multi-byte character split across chunks stays intact. Lines over `maxLineBytes` are cut and
+ * marked; the rest of such a line is dropped until its newline arrives.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private overflowing = false;
+
+  constructor(
+    private readonly stream: StreamName,
+    private readonly maxLineBytes = 64 * 1024,
+  ) {}
+
+  push(chunk: Buffer): Line[] {
+    const lines: Line[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl === -1) break;
+      this.append(chunk.subarray(start, nl));
+      lines.push(this.take());
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.append(chunk.subarray(start));
+    return lines;
+  }
+
+  /** The unterminated last line, if any, at end of stream. */
+  flush(): Line[] {
+    return this.size > 0 || this.overflowing ? [this.take()] : [];
+  }
+
+  private append(bytes: Buffer): void {
+    const room = this.maxLineBytes - this.size;
+    if (bytes.length > room) {
+      if (room > 0) this.parts.push(bytes.subarray(0, room));
+      this.size = this.maxLineBytes;
+      this.overflowing = true;
+      return;
+    }
+    this.parts.push(bytes);
+    this.size += bytes.length;
+  }
+
+  private take(): Line {
+    let text = Buffer.concat(this.parts, this.size).toString('utf8');
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    // A cut may have split a character; drop the replacement char it leaves at the end.
+    if (this.overflowing) text = text.replace(/\uFFFD$/, '') + TRUNCATION_MARKER;
+    const line: Line = { stream: this.stream, text, truncated: this.overflowing };
+    this.parts = [];
+    this.size = 0;
+    this.overflowing = false;
+    return line;
+  }
+}
+
+/**
+ * Collects a process's output up to a byte cap: stdout, stderr and both in arrival order.
+ * Text is decoded incrementally per stream, so characters split across frames survive.
+ */
+export class OutputCollector {
+  private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  readonly text = { stdout: '', stderr: '' };
+  combined = '';
+  bytes = 0;
+  truncated = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push({ stream, data }: Frame): void {
+    const room = this.maxBytes - this.bytes;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const kept = data.length > room ? data.subarray(0, room) : data;
+    if (kept !== data) this.truncated = true;
+    this.bytes += kept.length;
+    this.append(stream, this.decoders[stream].write(kept));
+  }
+
+  finish(): void {
+    for (const stream of ['stdout', 'stderr'] as const) this.append(stream, this.decoders[stream].end());
+  }
+
+  private append(stream: StreamName, text: string): void {
+    if (!text) return;
+    this.text[stream] += text;
+    this.combined += text;
+  }
+}

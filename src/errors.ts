@@ -1,0 +1,100 @@
+import { ZodError } from 'zod';
+
+/**
+ * The one table of error codes. Every failure a client sees carries one of these in
+ * `extensions.code` (GraphQL) or maps to its HTTP status (REST). README documents it.
+ */
+export const ERROR_CODES = {
+  BAD_USER_INPUT: { status: 400, meaning: 'A missing, malformed or out-of-range argument.' },
+  NOT_FOUND: { status: 404, meaning: 'No such container, image, user or file.' },
+  TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },
+  CONFLICT: { status: 409, meaning: 'The request contradicts current state: name in use, duplicate user, container running or not running.' },
+  INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
+  ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new AppError('BAD_USER_INPUT', message, details);
+export const notFound = (message: string) => new AppError('NOT_FOUND', message);
+export const conflict = (message: string) => new AppError('CONFLICT', message);
+
+/** Turns a zod failure into one readable BAD_USER_INPUT naming each offending field. */
+export function fromZodError(error: ZodError): AppError {
+  const issues = error.issues.map((issue) => ({
+    field: issue.path.join('.') || '(input)',
+    message: issue.message,
+  }));
+  const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  return badInput(`Invalid input: ${summary}`, { issues });
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+
+interface EngineErrorShape {
+  statusCode?: number;
+  code?: string;
+  reason?: string;
+  json?: { message?: string; cause?: string } | null;
+  message?: string;
+}
+
+function engineMessage(error: EngineErrorShape): string {
+  const fromJson = error.json && typeof error.json === 'object' ? error.json.message : undefined;
+  const text = fromJson ?? error.message ?? 'engine error';
+  // docker-modem prefixes "(HTTP code 404) no such container - "; keep only the engine's words.
+  return text.replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, '').trim();
+}
+
+/**
+ * Maps an error thrown by dockerode (or a socket) to the table. Unknown shapes become
+ * INTERNAL so their text is never shown to a client.
+ */
+export function fromEngineError(error: unknown, subject?: string): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof ZodError) return fromZodError(error);
+  const e = (error ?? {}) as EngineErrorShape;
+  if (e.code && UNREACHABLE_CODES.has(e.code) && !e.statusCode) {
+    return new AppError('ENGINE_UNAVAILABLE', `Container engine unreachable (${e.code})`);
+  }
+  if (e.code === 'ABORT_ERR' || (error as Error)?.name === 'AbortError') {
+    return new AppError('TIMEOUT', 'Operation aborted before it finished');
+  }
+  const message = engineMessage(e);
+  const lower = message.toLowerCase();
+  const missing = /no such (container|image|file|object)|not found|not known|could not find|does not exist/;
+  switch (e.statusCode) {
+    case 404:
+      return notFound(subject ? `${subject}: ${message}` : message);
+    case 409:
+      return conflict(message);
+    case 400:
+      return badInput(message);
+    case 500:
+      // Podman reports several "not found" and "in use" cases as 500.
+      if (missing.test(lower)) return notFound(message);
+      if (/already in use|is in use|already exists/.test(lower)) return conflict(message);
+      if (/not running|is running/.test(lower)) return conflict(message);
+      if (/executable file not found|no such file or directory|permission denied|invalid/.test(lower)) {
+        return badInput(message);
+      }
+      break;
+  }
+  return new AppError('INTERNAL', message, { cause: error });
+}

@@ -1,0 +1,190 @@
+import { CONTAINER_STATES, type ContainerDetails, type ContainerModel, type PortMapping } from '../core/containers.js';
+import { badInput } from '../errors.js';
+import { builder } from './builder.js';
+import type { Context } from './context.js';
+import { DateTimeScalar } from './scalars.js';
+
+export const ContainerStateEnum = builder.enumType('ContainerState', {
+  values: CONTAINER_STATES,
+});
+
+export const ProtocolEnum = builder.enumType('Protocol', { values: { TCP: { value: 'tcp' }, UDP: { value: 'udp' } } });
+
+export const LabelRef = builder.objectRef<{ key: string; value: string }>('Label').implement({
+  fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
+});
+
+const PortRef = builder.objectRef<PortMapping>('Port').implement({
+  fields: (t) => ({
+    containerPort: t.exposeInt('containerPort'),
+    protocol: t.field({ type: ProtocolEnum, resolve: (p) => p.protocol }),
+    hostPort: t.exposeInt('hostPort', { nullable: true }),
+    hostIp: t.exposeString('hostIp', { nullable: true }),
+  }),
+});
+
+export const ContainerRef = builder.objectRef<ContainerModel>('Container');
+
+/** Inspect-only details: list results fetch them lazily, once per request. */
+const details = async (c: ContainerModel, ctx: Context): Promise<ContainerDetails> =>
+  c.details ?? (await ctx.inspect(c.id)).details!;
+
+ContainerRef.implement({
+  description: 'A container of the engine, running or not.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Full 64-character ID.' }),
+    shortId: t.string({ resolve: (c) => c.id.slice(0, 12) }),
+    name: t.exposeString('name'),
+    image: t.exposeString('image'),
+    imageId: t.exposeString('imageId'),
+    state: t.field({ type: ContainerStateEnum, resolve: (c) => c.state }),
+    status: t.exposeString('status', { description: 'Human status text, e.g. "Up 5 minutes".' }),
+    createdAt: t.field({ type: DateTimeScalar, resolve: (c) => c.createdAt }),
+    startedAt: t.field({ type: DateTimeScalar, nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).startedAt }),
+    finishedAt: t.field({ type: DateTimeScalar, nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).finishedAt }),
+    exitCode: t.int({ nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).exitCode }),
+    tty: t.boolean({ resolve: async (c, _, ctx) => (await details(c, ctx)).tty }),
+    user: t.string({ nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).user }),
+    workdir: t.string({ nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).workdir }),
+    command: t.exposeStringList('command'),
+    labels: t.field({
+      type: [LabelRef],
+      resolve: (c) => Object.entries(c.labels).map(([key, value]) => ({ key, value })),
+    }),
+    ports: t.field({ type: [PortRef], resolve: (c) => c.ports }),
+  }),
+});
+
+const ContainerFilter = builder.inputType('ContainerFilter', {
+  fields: (t) => ({
+    state: t.field({ type: ContainerStateEnum, required: false }),
+    nameContains: t.string({ required: false, description: 'Case-insensitive substring of the name.' }),
+    labels: t.stringList({ required: false, description: 'Each "key" or "key=value" must match.' }),
+  }),
+});
+
+export const KeyValueInput = builder.inputType('KeyValueInput', {
+  fields: (t) => ({ name: t.string(), value: t.string() }),
+});
+
+/** GraphQL lists of pairs become the record the services take; a repeated name is an error. */
+export function toRecord(pairs: ReadonlyArray<{ name: string; value: string }> | null | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const { name, value } of pairs ?? []) {
+    if (Object.hasOwn(record, name)) throw badInput(`"${name}" is given more than once`);
+    record[name] = value;
+  }
+  return record;
+}
+
+const PortInput = builder.inputType('PortInput', {
+  fields: (t) => ({
+    containerPort: t.int(),
+    hostPort: t.int({ required: false, description: 'Omit or 0 for an engine-chosen port.' }),
+    protocol: t.field({ type: ProtocolEnum, required: false }),
+    hostIp: t.string({ required: false }),
+  }),
+});
+
+const VolumeInput = builder.inputType('VolumeInput', {
+  fields: (t) => ({
+    source: t.string({ description: 'Absolute host path (bind mount) or named volume.' }),
+    target: t.string({ description: 'Absolute path inside the container.' }),
+    readOnly: t.boolean({ required: false }),
+  }),
+});
+
+const CreateContainerInput = builder.inputType('CreateContainerInput', {
+  fields: (t) => ({
+    image: t.string({ description: 'A local image; images are never pulled.' }),
+    name: t.string(),
+    command: t.string({ required: false, description: 'Split into words as a shell would; no shell runs.' }),
+    args: t.stringList({ required: false, description: 'The command as an argument list, used as is.' }),
+    env: t.field({ type: [KeyValueInput], required: false }),
+    ports: t.field({ type: [PortInput], required: false }),
+    volumes: t.field({ type: [VolumeInput], required: false }),
+    user: t.string({ required: false }),
+    workdir: t.string({ required: false }),
+    labels: t.field({ type: [KeyValueInput], required: false }),
+    memoryBytes: t.float({ required: false }),
+    cpus: t.float({ required: false }),
+    pidsLimit: t.int({ required: false }),
+    init: t.boolean({ required: false, description: 'Run a tiny init as PID 1 so stops are fast. Default true.' }),
+    tty: t.boolean({ required: false }),
+  }),
+});
+
+const RemovedContainerRef = builder.objectRef<{ id: string; name: string }>('RemovedContainer').implement({
+  fields: (t) => ({ id: t.exposeID('id'), name: t.exposeString('name'), removed: t.boolean({ resolve: () => true }) }),
+});
+
+builder.queryFields((t) => ({
+  containers: t.field({
+    type: [ContainerRef],
+    description: 'All containers, running and stopped, sorted by name.',
+    args: { filter: t.arg({ type: ContainerFilter, required: false }) },
+    resolve: (_, { filter }, ctx) =>
+      ctx.services.containers.list({
+        state: filter?.state ?? undefined,
+        nameContains: filter?.nameContains ?? undefined,
+        labels: filter?.labels ?? undefined,
+      }),
+  }),
+  container: t.field({
+    type: ContainerRef,
+    args: { ref: t.arg.string({ required: true, description: 'Name, full ID or unique ID prefix.' }) },
+    resolve: (_, { ref }, ctx) => ctx.inspect(ref),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createContainer: t.field({
+    type: ContainerRef,
+    description: 'Creates and starts a container. If the start fails, nothing is left behind.',
+    args: { input: t.arg({ type: CreateContainerInput, required: true }) },
+    resolve: (_, { input }, ctx) => {
+      const { command, args, env, labels, ...rest } = input;
+      return ctx.services.containers.create({
+        ...stripNulls(rest),
+        command: pickCommand(command, args),
+        env: toRecord(env),
+        labels: toRecord(labels),
+        ports: input.ports?.map((p) => stripNulls(p)) ?? undefined,
+        volumes: input.volumes?.map((v) => stripNulls(v)) ?? undefined,
+      });
+    },
+  }),
+  startContainer: t.field({
+    type: ContainerRef,
+    args: { container: t.arg.string({ required: true }) },
+    resolve: (_, args, ctx) => ctx.services.containers.start(args.container),
+  }),
+  stopContainer: t.field({
+    type: ContainerRef,
+    description: 'Sends SIGTERM, then SIGKILL after timeoutSeconds (default 10). Stopping a stopped container is a no-op.',
+    args: { container: t.arg.string({ required: true }), timeoutSeconds: t.arg.int({ required: false }) },
+    resolve: (_, args, ctx) => ctx.services.containers.stop(args.container, args.timeoutSeconds ?? undefined),
+  }),
+  restartContainer: t.field({
+    type: ContainerRef,
+    args: { container: t.arg.string({ required: true }), timeoutSeconds: t.arg.int({ required: false }) },
+    resolve: (_, args, ctx) => ctx.services.containers.restart(args.container, args.timeoutSeconds ?? undefined),
+  }),
+  removeContainer: t.field({
+    type: RemovedContainerRef,
+    description: 'Without force, removing a running container is a CONFLICT.',
+    args: { container: t.arg.string({ required: true }), force: t.arg.boolean({ required: false }) },
+    resolve: (_, args, ctx) => ctx.services.containers.remove(args.container, args.force ?? false),
+  }),
+}));
+
+/** The command comes as a string or as args, never both. */
+export function pickCommand(command: string | null | undefined, args: string[] | null | undefined): string | string[] | undefined {
+  if (command != null && args != null) throw badInput('Give command or args, not both');
+  return args ?? command ?? undefined;
+}
+
+/** GraphQL sends null for omitted optional fields; services treat absent as default. */
+export function stripNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as { [K in keyof T]: Exclude<T[K], null> };
+}

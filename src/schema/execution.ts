@@ -1,0 +1,76 @@
+import type { Execution } from '../core/exec.js';
+import { notFound } from '../errors.js';
+import { builder } from './builder.js';
+import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
+import { DateTimeScalar } from './scalars.js';
+
+export const ExecutionRef = builder.objectRef<Execution>('Execution').implement({
+  description: 'One finished command run inside a container.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    containerId: t.exposeString('containerId'),
+    containerName: t.exposeString('containerName'),
+    command: t.exposeStringList('command', { description: 'The argument vector that ran.' }),
+    user: t.exposeString('user', { nullable: true }),
+    exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Null when the command was killed on timeout.' }),
+    stdout: t.exposeString('stdout'),
+    stderr: t.exposeString('stderr'),
+    output: t.exposeString('output', { description: 'stdout and stderr interleaved in arrival order.' }),
+    success: t.exposeBoolean('success', { description: 'Exit code 0 and not timed out.' }),
+    startedAt: t.field({ type: DateTimeScalar, resolve: (e) => e.startedAt }),
+    finishedAt: t.field({ type: DateTimeScalar, resolve: (e) => e.finishedAt }),
+    durationMs: t.exposeInt('durationMs'),
+    timedOut: t.exposeBoolean('timedOut'),
+    truncated: t.exposeBoolean('truncated', { description: 'Output went over the cap; the rest was read and dropped.' }),
+  }),
+});
+
+const ExecInput = builder.inputType('ExecInput', {
+  fields: (t) => ({
+    command: t.string({ required: false, description: 'Run by /bin/sh -c.' }),
+    args: t.stringList({ required: false, description: 'Run as is, with no shell.' }),
+    user: t.string({ required: false }),
+    workdir: t.string({ required: false }),
+    env: t.field({ type: [KeyValueInput], required: false }),
+    stdin: t.string({ required: false, description: 'Text written to the process, then closed.' }),
+    timeoutSeconds: t.float({ required: false, description: 'Kill the command after this long; defaults to REQUEST_TIMEOUT.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  execution: t.field({
+    type: ExecutionRef,
+    description: 'A recent execution, from the bounded in-memory history.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_, { id }, ctx) => {
+      const execution = ctx.services.exec.get(String(id));
+      if (!execution) throw notFound(`No such execution: ${id}`);
+      return execution;
+    },
+  }),
+}));
+
+builder.objectField(ContainerRef, 'executions', (t) =>
+  t.field({
+    type: [ExecutionRef],
+    description: 'Recent executions in this container, newest first.',
+    args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
+    resolve: (c, { limit }, ctx) => ctx.services.exec.recent(c.id, Math.max(0, Math.min(limit ?? 20, 500))),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  exec: t.field({
+    type: ExecutionRef,
+    description: 'Runs a command in a running container and waits for it. Give command or args.',
+    args: { container: t.arg.string({ required: true }), input: t.arg({ type: ExecInput, required: true }) },
+    resolve: (_, { container, input }, ctx) => {
+      const { command, args, env, ...rest } = input;
+      return ctx.services.exec.run(container, {
+        ...stripNulls(rest),
+        command: pickCommand(command, args)!,
+        env: toRecord(env),
+      });
+    },
+  }),
+}));

@@ -1,0 +1,80 @@
+import type { FileModel } from '../core/files.js';
+import { badInput } from '../errors.js';
+import { builder } from './builder.js';
+import { ContainerRef, stripNulls } from './container.js';
+import { DateTimeScalar } from './scalars.js';
+
+const FileEncodingEnum = builder.enumType('FileEncoding', { values: ['UTF8', 'BASE64'] as const });
+const FileTypeEnum = builder.enumType('FileType', { values: ['FILE', 'DIRECTORY', 'SYMLINK', 'OTHER'] as const });
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(content: Buffer): boolean {
+  try {
+    utf8.decode(content);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const FileRef = builder.objectRef<FileModel>('File').implement({
+  description: 'A path inside a container.',
+  fields: (t) => ({
+    path: t.exposeString('path'),
+    type: t.field({ type: FileTypeEnum, resolve: (f) => f.type }),
+    size: t.exposeInt('size', { description: 'In bytes.' }),
+    mode: t.exposeInt('mode', { description: 'Permission bits, e.g. 420 for 0644.' }),
+    modeOctal: t.string({ resolve: (f) => f.mode.toString(8).padStart(4, '0') }),
+    uid: t.exposeInt('uid'),
+    gid: t.exposeInt('gid'),
+    modifiedAt: t.field({ type: DateTimeScalar, resolve: (f) => f.modifiedAt }),
+    linkTarget: t.exposeString('linkTarget', { nullable: true }),
+    isText: t.boolean({ description: 'Whether the content is valid UTF-8.', resolve: (f) => isUtf8(f.content) }),
+    content: t.string({
+      description: 'UTF8 fails for content that is not valid UTF-8; ask for BASE64 then.',
+      args: { encoding: t.arg({ type: FileEncodingEnum, required: false, defaultValue: 'UTF8' }) },
+      resolve: (f, { encoding }) => {
+        if (f.type === 'DIRECTORY') throw badInput(`${f.path} is a directory`);
+        if (encoding === 'BASE64') return f.content.toString('base64');
+        if (!isUtf8(f.content)) throw badInput(`${f.path} is not valid UTF-8; ask for encoding BASE64`);
+        return f.content.toString('utf8');
+      },
+    }),
+  }),
+});
+
+builder.objectField(ContainerRef, 'file', (t) =>
+  t.field({
+    type: FileRef,
+    args: { path: t.arg.string({ required: true, description: 'Absolute, normalised path.' }) },
+    resolve: (c, { path }, ctx) => ctx.services.files.read(c.id, path),
+  }),
+);
+
+const WriteFileInput = builder.inputType('WriteFileInput', {
+  fields: (t) => ({
+    path: t.string({ description: 'Absolute, normalised path.' }),
+    content: t.string({ description: 'May be empty.' }),
+    encoding: t.field({ type: FileEncodingEnum, required: false, description: 'Of content; default UTF8.' }),
+    mode: t.int({ required: false, description: 'Permission bits; default 0644 (420).' }),
+    owner: t.string({ required: false, description: 'user, user:group, uid or uid:gid; default root.' }),
+    createParents: t.boolean({ required: false, description: 'Create missing directories; default true.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  writeFile: t.field({
+    type: FileRef,
+    args: { container: t.arg.string({ required: true }), input: t.arg({ type: WriteFileInput, required: true }) },
+    resolve: (_, { container, input }, ctx) => ctx.services.files.write(container, stripNulls(input)),
+  }),
+  deleteFile: t.boolean({
+    args: {
+      container: t.arg.string({ required: true }),
+      path: t.arg.string({ required: true }),
+      recursive: t.arg.boolean({ required: false, defaultValue: false }),
+    },
+    resolve: (_, args, ctx) => ctx.services.files.delete(args.container, args.path, args.recursive ?? false),
+  }),
+}));

@@ -1,0 +1,38 @@
+import type { EngineInfo } from '../engine/engine.js';
+import type { Health, ImageModel } from '../core/system.js';
+import { builder } from './builder.js';
+import { DateTimeScalar } from './scalars.js';
+
+const EngineRef = builder.objectRef<EngineInfo>('Engine').implement({
+  fields: (t) => ({
+    name: t.exposeString('name', { description: '"podman" or "docker".' }),
+    version: t.exposeString('version'),
+    apiVersion: t.exposeString('apiVersion'),
+    os: t.exposeString('os'),
+    arch: t.exposeString('arch'),
+  }),
+});
+
+const HealthRef = builder.objectRef<Health>('Health').implement({
+  fields: (t) => ({
+    healthy: t.exposeBoolean('healthy', { description: 'Whether the engine answered.' }),
+    engine: t.field({ type: EngineRef, nullable: true, resolve: (h) => h.engine }),
+    engineError: t.exposeString('engineError', { nullable: true }),
+    uptimeSeconds: t.exposeFloat('uptimeSeconds'),
+    timestamp: t.field({ type: DateTimeScalar, resolve: (h) => h.timestamp }),
+  }),
+});
+
+const ImageRef = builder.objectRef<ImageModel>('Image').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    tags: t.exposeStringList('tags'),
+    sizeBytes: t.exposeFloat('sizeBytes'),
+    createdAt: t.field({ type: DateTimeScalar, resolve: (i) => i.createdAt }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  health: t.field({ type: HealthRef, resolve: (_, __, ctx) => ctx.services.system.health() }),
+  images: t.field({ type: [ImageRef], description: 'Local images.', resolve: (_, __, ctx) => ctx.services.system.images() }),
+}));

@@ -1,0 +1,70 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type GraphQLFormattedError } from 'graphql';
+import { afterAll } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+
+export const DEBIAN_IMAGE = 'localhost/podgraph/debian:bookworm';
+export const BUSYBOX_IMAGE = 'localhost/podgraph/busybox:latest';
+export const TEST_IMAGES = [
+  { label: 'debian', image: DEBIAN_IMAGE },
+  { label: 'busybox', image: BUSYBOX_IMAGE },
+] as const;
+/** Every container a test creates carries this label, so leftovers can be found and removed. */
+export const TEST_LABEL = 'podgraph.test';
+
+export interface Result<T> {
+  data?: T | null;
+  errors?: GraphQLFormattedError[];
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  execute<T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers?: Record<string, string>): Promise<Result<T>>;
+  /** Executes and fails unless the result has data and no errors. */
+  ok<T, V>(document: TypedDocumentNode<T, V>, variables?: V): Promise<T>;
+  /** Executes and returns the single error's code, failing if the call succeeded. */
+  errorCode<T, V>(document: TypedDocumentNode<T, V>, variables?: V): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A real server on a free loopback port, against the engine of DOCKER_HOST; stopped after the file. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', ...env });
+  const app = createApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const url = await app.start();
+  const execute = async <T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body: JSON.stringify({ query: print(document), variables }),
+    });
+    return (await response.json()) as Result<T>;
+  };
+  const server: TestServer = {
+    app,
+    url,
+    execute,
+    async ok(document, variables) {
+      const result = await execute(document, variables);
+      if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data;
+    },
+    async errorCode(document, variables) {
+      const result = await execute(document, variables);
+      if (!result.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(result.data)}`);
+      return String(result.errors[0]!.extensions?.code);
+    },
+    stop: () => app.stop(),
+  };
+  afterAll(() => server.stop());
+  return server;
+}
+
+let counter = 0;
+/** A container name unique to this run and test file. */
+export function uniqueName(prefix: string): string {
+  return `pgt-${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
