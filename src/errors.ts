@@ -87,13 +87,15 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
     case 400:
       return badInput(message);
     case 500:
+      // A command the container cannot run is the request's fault, whatever words it uses.
+      if (/executable file not found|unable to start container process|exec format error|permission denied/.test(lower)) {
+        return badInput(message);
+      }
       // Podman reports several "not found" and "in use" cases as 500.
       if (missing.test(lower)) return notFound(message);
       if (/already in use|is in use|already exists/.test(lower)) return conflict(message);
       if (/not running|is running/.test(lower)) return conflict(message);
-      if (/executable file not found|no such file or directory|permission denied|invalid/.test(lower)) {
-        return badInput(message);
-      }
+      if (/no such file or directory|invalid/.test(lower)) return badInput(message);
       break;
   }
   return new AppError('INTERNAL', message, { cause: error });

@@ -15,3 +15,239 @@ export const HealthQuery = graphql(`
     }
   }
 `);
+
+export const ContainerFields = graphql(`
+  fragment ContainerFields on Container {
+    id
+    shortId
+    name
+    image
+    state
+    status
+    createdAt
+    startedAt
+    finishedAt
+    exitCode
+    command
+    tty
+    labels {
+      key
+      value
+    }
+    ports {
+      containerPort
+      protocol
+      hostPort
+    }
+  }
+`);
+
+export const CreateContainer = graphql(`
+  mutation CreateContainer($input: CreateContainerInput!) {
+    createContainer(input: $input) {
+      ...ContainerFields
+    }
+  }
+`);
+
+export const ContainersQuery = graphql(`
+  query Containers($filter: ContainerFilter) {
+    containers(filter: $filter) {
+      ...ContainerFields
+    }
+  }
+`);
+
+export const ContainerQuery = graphql(`
+  query Container($ref: String!) {
+    container(ref: $ref) {
+      ...ContainerFields
+    }
+  }
+`);
+
+export const StartContainer = graphql(`
+  mutation StartContainer($container: String!) {
+    startContainer(container: $container) {
+      ...ContainerFields
+    }
+  }
+`);
+
+export const StopContainer = graphql(`
+  mutation StopContainer($container: String!, $timeoutSeconds: Int) {
+    stopContainer(container: $container, timeoutSeconds: $timeoutSeconds) {
+      ...ContainerFields
+    }
+  }
+`);
+
+export const RestartContainer = graphql(`
+  mutation RestartContainer($container: String!) {
+    restartContainer(container: $container) {
+      ...ContainerFields
+    }
+  }
+`);
+
+export const RemoveContainer = graphql(`
+  mutation RemoveContainer($container: String!, $force: Boolean) {
+    removeContainer(container: $container, force: $force) {
+      id
+      name
+      removed
+    }
+  }
+`);
+
+export const ImagesQuery = graphql(`
+  query Images {
+    images {
+      id
+      tags
+      sizeBytes
+      createdAt
+    }
+  }
+`);
+
+export const Exec = graphql(`
+  mutation Exec($container: String!, $input: ExecInput!) {
+    exec(container: $container, input: $input) {
+      id
+      containerName
+      command
+      user
+      exitCode
+      stdout
+      stderr
+      output
+      success
+      durationMs
+      timedOut
+      truncated
+      startedAt
+      finishedAt
+    }
+  }
+`);
+
+export const ExecutionQuery = graphql(`
+  query Execution($id: ID!) {
+    execution(id: $id) {
+      id
+      command
+      exitCode
+      output
+    }
+  }
+`);
+
+export const ContainerExecutions = graphql(`
+  query ContainerExecutions($ref: String!) {
+    container(ref: $ref) {
+      executions {
+        id
+        command
+        exitCode
+      }
+    }
+  }
+`);
+
+export const AddUser = graphql(`
+  mutation AddUser($container: String!, $input: AddUserInput!) {
+    addUser(container: $container, input: $input) {
+      username
+      uid
+      gid
+      home
+      shell
+      groups
+    }
+  }
+`);
+
+export const RemoveUser = graphql(`
+  mutation RemoveUser($container: String!, $username: String!, $removeHome: Boolean) {
+    removeUser(container: $container, username: $username, removeHome: $removeHome)
+  }
+`);
+
+export const ContainerUsers = graphql(`
+  query ContainerUsers($ref: String!) {
+    container(ref: $ref) {
+      users {
+        username
+        uid
+        gid
+        home
+        shell
+        groups
+      }
+    }
+  }
+`);
+
+export const WriteFile = graphql(`
+  mutation WriteFile($container: String!, $input: WriteFileInput!) {
+    writeFile(container: $container, input: $input) {
+      path
+      type
+      size
+      mode
+      uid
+      gid
+    }
+  }
+`);
+
+export const ReadFile = graphql(`
+  query ReadFile($ref: String!, $path: String!, $encoding: FileEncoding) {
+    container(ref: $ref) {
+      file(path: $path) {
+        path
+        type
+        size
+        mode
+        modeOctal
+        uid
+        gid
+        modifiedAt
+        isText
+        content(encoding: $encoding)
+      }
+    }
+  }
+`);
+
+export const FileMeta = graphql(`
+  query FileMeta($ref: String!, $path: String!) {
+    container(ref: $ref) {
+      file(path: $path) {
+        path
+        type
+        size
+        isText
+      }
+    }
+  }
+`);
+
+export const DeleteFile = graphql(`
+  mutation DeleteFile($container: String!, $path: String!, $recursive: Boolean) {
+    deleteFile(container: $container, path: $path, recursive: $recursive)
+  }
+`);
+
+export const ContainerLogs = graphql(`
+  query ContainerLogs($ref: String!, $tail: Int, $since: DateTime, $until: DateTime, $timestamps: Boolean) {
+    container(ref: $ref) {
+      logs(tail: $tail, since: $since, until: $until, timestamps: $timestamps) {
+        timestamp
+        stream
+        message
+      }
+    }
+  }
+`);

@@ -4,6 +4,8 @@ import { afterAll } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
+import { CreateContainer, RemoveContainer } from './documents.js';
+import type { CreateContainerInput } from './gql/graphql.js';
 
 export const DEBIAN_IMAGE = 'localhost/podgraph/debian:bookworm';
 export const BUSYBOX_IMAGE = 'localhost/podgraph/busybox:latest';
@@ -67,4 +69,29 @@ let counter = 0;
 /** A container name unique to this run and test file. */
 export function uniqueName(prefix: string): string {
   return `pgt-${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
+
+/**
+ * Creates running test containers (sleeping, labelled, with init) through GraphQL and removes
+ * them all, forcibly, after the file.
+ */
+export function containerFactory(server: TestServer) {
+  const created: string[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((name) => server.execute(RemoveContainer, { container: name, force: true })));
+  });
+  return async (image: string, input: Partial<CreateContainerInput> = {}) => {
+    const name = uniqueName(input.name ?? 'c');
+    created.push(name);
+    const { createContainer } = await server.ok(CreateContainer, {
+      input: {
+        image,
+        command: 'sleep 3600',
+        ...input,
+        name,
+        labels: [{ name: TEST_LABEL, value: '1' }, ...(input.labels ?? [])],
+      },
+    });
+    return createContainer;
+  };
 }
