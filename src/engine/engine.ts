@@ -43,13 +43,19 @@ export interface PathStat {
 /** Marks every process an exec starts, so a timed-out exec's whole tree can be found and killed. */
 const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
 
-// Fixed script, never built from client input: the marker value arrives as $1.
+// Fixed script, never built from client input: the marker value arrives as $1. Every marked
+// process is frozen first, so a shell cannot run one more command after its child dies.
 const KILL_MARKED_PROCESSES = [
+  'pids=',
   'for f in /proc/[0-9]*/environ; do',
   `  if tr '\\000' '\\n' < "$f" 2>/dev/null | grep -qx "${EXEC_MARKER}=$1"; then`,
-  '    p=${f#/proc/}; kill -9 "${p%/environ}" 2>/dev/null',
+  '    p=${f#/proc/}; pids="$pids ${p%/environ}"',
   '  fi',
   'done',
+  '[ -z "$pids" ] && exit 0',
+  'kill -STOP $pids 2>/dev/null',
+  'kill -KILL $pids 2>/dev/null',
+  'true',
 ].join('\n');
 
 const SUCCESS_CODES = new Set([200, 201, 204, 304]);
