@@ -14,7 +14,8 @@ describe('exec', async () => {
       const c = await create(image);
       const { exec } = await server.ok(Exec, {
         container: c.name,
-        input: { command: 'echo out1; echo err1 >&2; sleep 0.1; echo out2; exit 3' },
+        // Two pipes give no order for writes microseconds apart; the pauses make it observable.
+        input: { command: 'echo out1; sleep 0.1; echo err1 >&2; sleep 0.1; echo out2; exit 3' },
       });
       expect(exec).toMatchObject({
         exitCode: 3,
@@ -24,9 +25,9 @@ describe('exec', async () => {
         success: false,
         timedOut: false,
         truncated: false,
-        command: ['/bin/sh', '-c', 'echo out1; echo err1 >&2; sleep 0.1; echo out2; exit 3'],
+        command: ['/bin/sh', '-c', 'echo out1; sleep 0.1; echo err1 >&2; sleep 0.1; echo out2; exit 3'],
       });
-      expect(exec.durationMs).toBeGreaterThanOrEqual(100);
+      expect(exec.durationMs).toBeGreaterThanOrEqual(200);
     });
 
     it('runs an argument list as is, with no shell', async () => {
