@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { BoundedQueue, createSubscriber, type Sink } from '../src/streams/subscriber.js';
+
+type Item = { n: number } | { missed: number; after: number | null };
+const gap = (missed: number, before: Item | undefined): Item => ({
+  missed,
+  after: before && 'n' in before ? before.n : null,
+});
+
+/** A subscriber whose sink the test drives by hand, and how often its teardown ran. */
+function manual(limits: { maxItems: number; maxBytes?: number } = { maxItems: 4 }) {
+  const state = { sink: undefined as Sink<Item> | undefined, teardowns: 0 };
+  const iterable = createSubscriber<Item>({ ...limits, sizeOf: () => 10, gap }, (sink) => {
+    state.sink = sink;
+    return () => state.teardowns++;
+  });
+  return { iterable, state };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('BoundedQueue', () => {
+  it('drops when full, then resumes with one gap naming the last item before the loss', () => {
+    const queue = new BoundedQueue<Item>({ maxItems: 4, gap });
+    for (let n = 1; n <= 10; n++) queue.offer({ n });
+    expect(queue.length).toBe(4);
+    const taken: Item[] = [];
+    // Draining one is not enough: offers keep being dropped until half the queue is free.
+    taken.push((queue.take() as { value: Item }).value);
+    expect(queue.offer({ n: 11 })).toBe(false);
+    taken.push((queue.take() as { value: Item }).value);
+    expect(queue.offer({ n: 12 })).toBe(true);
+    for (let t = queue.take(); t.present; t = queue.take()) taken.push(t.value);
+    expect(taken).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { missed: 7, after: 4 }, { n: 12 }]);
+  });
+
+  it('delivers a pending gap once the queue is empty even if nothing new arrives', () => {
+    const queue = new BoundedQueue<Item>({ maxItems: 1, gap });
+    queue.offer({ n: 1 });
+    queue.offer({ n: 2 });
+    expect(queue.take()).toEqual({ present: true, value: { n: 1 } });
+    expect(queue.take()).toEqual({ present: true, value: { missed: 1, after: 1 } });
+    expect(queue.take()).toEqual({ present: false });
+  });
+
+  it('bounds bytes as well as items, but always takes one item into an empty queue', () => {
+    const queue = new BoundedQueue<Item>({ maxItems: 100, maxBytes: 25, sizeOf: () => 10, gap });
+    expect([1, 2, 3].map((n) => queue.offer({ n }))).toEqual([true, true, false]);
+    const big = new BoundedQueue<Item>({ maxItems: 100, maxBytes: 5, sizeOf: () => 10, gap });
+    expect(big.offer({ n: 1 })).toBe(true);
+    expect(big.offer({ n: 2 })).toBe(false);
+  });
+});
+
+describe('createSubscriber', () => {
+  it('attaches only when read, delivers in order and tears down once when the consumer returns', async () => {
+    const { iterable, state } = manual();
+    expect(state.sink).toBeUndefined();
+    const first = iterable.next();
+    await tick();
+    state.sink!.push({ n: 1 });
+    state.sink!.push({ n: 2 });
+    expect(await first).toEqual({ value: { n: 1 }, done: false });
+    expect(await iterable.next()).toEqual({ value: { n: 2 }, done: false });
+    await iterable.return();
+    await tick();
+    expect(state.teardowns).toBe(1);
+    expect(state.sink!.closed).toBe(true);
+    expect(state.sink!.push({ n: 3 })).toBe(false);
+  });
+
+  it('tears down a consumer that leaves while waiting for an item (an idle client disconnecting)', async () => {
+    const { iterable, state } = manual();
+    const pending = iterable.next();
+    await tick();
+    await iterable.return();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    await tick();
+    expect(state.teardowns).toBe(1);
+  });
+
+  it('never throws into the producer when the consumer does not read, and reports the loss', async () => {
+    const { iterable, state } = manual({ maxItems: 4 });
+    void iterable.next();
+    await tick();
+    // Far beyond the Repeater's own limit of 1024 pending pushes.
+    for (let n = 1; n <= 5000; n++) expect(() => state.sink!.push({ n })).not.toThrow();
+    const received: Item[] = [];
+    for (let i = 0; i < 4; i++) received.push((await iterable.next()).value as Item);
+    // The pending first read took item 1; 2..4 stayed queued; the rest were missed.
+    expect(received).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }, { missed: 4996, after: 4 }]);
+    state.sink!.push({ n: 5001 });
+    expect((await iterable.next()).value).toEqual({ n: 5001 });
+    await iterable.return();
+  });
+
+  it('ends after delivering what was queued, and throws the end error last', async () => {
+    const { iterable, state } = manual();
+    void iterable.next().then(() => undefined);
+    await tick();
+    state.sink!.push({ n: 1 });
+    state.sink!.push({ n: 2 });
+    state.sink!.end(new Error('container removed'));
+    expect(state.sink!.push({ n: 3 })).toBe(false);
+    expect(await iterable.next()).toEqual({ value: { n: 2 }, done: false });
+    await expect(iterable.next()).rejects.toThrow('container removed');
+    expect(state.teardowns).toBe(1);
+  });
+
+  it('ends cleanly without an error, and fails the consumer when attaching fails', async () => {
+    const { iterable, state } = manual();
+    const first = iterable.next();
+    await tick();
+    state.sink!.end();
+    expect(await first).toEqual({ value: undefined, done: true });
+    expect(state.teardowns).toBe(1);
+
+    const failing = createSubscriber<Item>({ maxItems: 1, gap }, () => {
+      throw new Error('no such container');
+    });
+    await expect(failing.next()).rejects.toThrow('no such container');
+  });
+});
