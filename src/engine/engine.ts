@@ -41,7 +41,7 @@ export interface PathStat {
 }
 
 /** Marks every process an exec starts, so a timed-out exec's whole tree can be found and killed. */
-const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
+export const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
 
 // Fixed script, never built from client input: the marker value arrives as $1. Every marked
 // process is frozen first, so a shell cannot run one more command after its child dies.
@@ -253,7 +253,7 @@ export class Engine {
     }
   }
 
-  private async execExitCode(exec: Docker.Exec): Promise<number | null> {
+  async execExitCode(exec: Docker.Exec): Promise<number | null> {
     // Podman can report the exec as still running for a moment after its output ends.
     for (let attempt = 0; attempt < 50; attempt++) {
       const info = await this.call(() => exec.inspect());
@@ -294,7 +294,7 @@ export class Engine {
   }
 
   /** Runs an engine call, mapping its failure into the error table. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
