@@ -107,6 +107,20 @@ describe('createSubscriber', () => {
     expect(state.teardowns).toBe(1);
   });
 
+  it('finishes with a last item even when the queue is full, after the gap', async () => {
+    const { iterable, state } = manual({ maxItems: 2 });
+    void iterable.next().then(() => undefined);
+    await tick();
+    for (let n = 1; n <= 5; n++) state.sink!.push({ n });
+    state.sink!.finish({ n: 99 });
+    expect(state.sink!.push({ n: 6 })).toBe(false);
+    const rest: Item[] = [];
+    for (let r = await iterable.next(); !r.done; r = await iterable.next()) rest.push(r.value);
+    // Items 1 and 2 filled the queue (1 went to the pending read); 3..5 were missed.
+    expect(rest).toEqual([{ n: 2 }, { missed: 3, after: 2 }, { n: 99 }]);
+    expect(state.teardowns).toBe(1);
+  });
+
   it('ends cleanly without an error, and fails the consumer when attaching fails', async () => {
     const { iterable, state } = manual();
     const first = iterable.next();

@@ -9,6 +9,11 @@ export interface Sink<T> {
   push(item: T): boolean;
   /** Ends the subscriber once everything already queued has been delivered; with an error, it is thrown to the consumer last. */
   end(error?: Error): void;
+  /**
+   * Queues `last` even when the queue is full (after any pending gap), then ends as `end()`
+   * does: for a closing item the subscriber must not miss, such as an exit code.
+   */
+  finish(last: T): void;
   /** True once the subscriber has ended or its consumer has gone. */
   readonly closed: boolean;
 }
@@ -59,6 +64,11 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
         if (closed || ending) return;
         ending = { error };
         wake?.();
+      },
+      finish(last) {
+        if (closed || ending) return;
+        queue.force(last);
+        sink.end();
       },
       get closed() {
         return closed || ending !== undefined;
@@ -122,11 +132,20 @@ export class BoundedQueue<T> {
       this.missed++;
       return false;
     }
+    this.append(item, size);
+    return true;
+  }
+
+  /** Accepts the item whatever the limits, after any pending gap; like a gap, it may exceed them by one. */
+  force(item: T): void {
+    this.append(item, this.limits.sizeOf?.(item) ?? 0);
+  }
+
+  private append(item: T, size: number): void {
     this.flushGap();
     this.items.push(item);
     this.bytes += size;
     this.lastAccepted = item;
-    return true;
   }
 
   /** The next item to deliver; a pending gap is delivered once everything before it is. */
