@@ -277,7 +277,21 @@ export class Engine {
     } catch (error) {
       const mapped = fromEngineError(error);
       if (mapped.code === 'NOT_FOUND') return null;
+      if (mapped.code === 'INTERNAL' && !mapped.message) throw await this.explainStatFailure(id, path, signal);
       throw mapped;
+    }
+  }
+
+  /** A HEAD answer has no body; a GET of the same path says why it failed (in host terms). */
+  private async explainStatFailure(id: string, path: string, signal?: AbortSignal): Promise<AppError> {
+    try {
+      (await this.getArchive(id, path, signal)).destroy();
+      return new AppError('INTERNAL', `Cannot stat ${path}`);
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      // The engine's text names host paths; say it in the container's terms.
+      if (/not a directory/i.test(mapped.message)) return new AppError('CONFLICT', `A parent of ${path} is not a directory`);
+      return mapped;
     }
   }
 

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { AddUser, DeleteFile, Exec, FileMeta, ReadFile, StopContainer, WriteFile } from './documents.js';
+import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_IMAGES } from './kit.js';
+
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+describe('files', async () => {
+  const server = await startTestServer({ MAX_FILE_BYTES: String(64 * 1024) });
+  const create = containerFactory(server);
+
+  describe.each(TEST_IMAGES)('on $label', ({ image }) => {
+    it('writes UTF-8 text with a size in bytes and reads it back', async () => {
+      const c = await create(image);
+      const content = 'héllo wörld ✓\nline two\n';
+      const { writeFile } = await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/x.txt', content } });
+      expect(writeFile).toMatchObject({ path: '/tmp/x.txt', type: 'FILE', size: Buffer.byteLength(content), mode: 0o644, uid: 0, gid: 0 });
+      expect(writeFile.size).not.toBe(content.length);
+
+      const read = (await server.ok(ReadFile, { ref: c.name, path: '/tmp/x.txt' })).container.file;
+      expect(read).toMatchObject({ content, size: Buffer.byteLength(content), isText: true, modeOctal: '0644', type: 'FILE' });
+      const cat = await server.ok(Exec, { container: c.name, input: { args: ['cat', '/tmp/x.txt'] } });
+      expect(cat.exec.stdout).toBe(content);
+    });
+
+    it('round-trips binary content byte for byte, and allows an empty file', async () => {
+      const c = await create(image);
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/bin', content: ALL_BYTES.toString('base64'), encoding: 'BASE64' } });
+      const read = (await server.ok(ReadFile, { ref: c.name, path: '/tmp/bin', encoding: 'BASE64' })).container.file;
+      expect(Buffer.from(read.content, 'base64').equals(ALL_BYTES)).toBe(true);
+      expect(read).toMatchObject({ size: 256, isText: false });
+      expect(await server.errorCode(ReadFile, { ref: c.name, path: '/tmp/bin', encoding: 'UTF8' })).toBe('BAD_USER_INPUT');
+
+      const empty = await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/empty', content: '' } });
+      expect(empty.writeFile.size).toBe(0);
+      expect((await server.ok(ReadFile, { ref: c.name, path: '/tmp/empty' })).container.file.content).toBe('');
+    });
+
+    it('sets mode and owner, creating missing parents owned likewise', async () => {
+      const c = await create(image);
+      await server.ok(AddUser, { container: c.name, input: { username: 'owner1' } });
+      const { writeFile } = await server.ok(WriteFile, {
+        container: c.name,
+        input: { path: '/home/owner1/lab/one/secret.txt', content: 'flag', mode: 0o600, owner: 'owner1' },
+      });
+      expect(writeFile.mode).toBe(0o600);
+      const stat = await server.ok(Exec, {
+        container: c.name,
+        input: { args: ['stat', '-c', '%U:%G %a %s', '/home/owner1/lab/one/secret.txt', '/home/owner1/lab'] },
+      });
+      const [file, dir] = stat.exec.stdout.split('\n');
+      expect(file).toBe('owner1:owner1 600 4');
+      expect(dir).toMatch(/^owner1:owner1 755 /);
+      const numeric = await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/n', content: 'x', owner: '1234:4321' } });
+      expect(numeric.writeFile).toMatchObject({ uid: 1234, gid: 4321 });
+      // The existing /tmp keeps its sticky, world-writable mode.
+      const tmp = await server.ok(Exec, { container: c.name, input: { args: ['stat', '-c', '%a', '/tmp'] } });
+      expect(tmp.exec.stdout).toBe('1777\n');
+    });
+
+    it('overwrites, deletes, and answers NOT_FOUND and CONFLICT where it should', async () => {
+      const c = await create(image);
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/over', content: 'first version' } });
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/over', content: 'second' } });
+      expect((await server.ok(ReadFile, { ref: c.name, path: '/tmp/over' })).container.file.content).toBe('second');
+
+      expect((await server.ok(DeleteFile, { container: c.name, path: '/tmp/over' })).deleteFile).toBe(true);
+      expect(await server.errorCode(FileMeta, { ref: c.name, path: '/tmp/over' })).toBe('NOT_FOUND');
+      expect(await server.errorCode(DeleteFile, { container: c.name, path: '/tmp/over' })).toBe('NOT_FOUND');
+
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/dir/a', content: 'a' } });
+      expect(await server.errorCode(DeleteFile, { container: c.name, path: '/tmp/dir' })).toBe('CONFLICT');
+      expect(await server.errorCode(WriteFile, { container: c.name, input: { path: '/tmp/dir', content: 'x' } })).toBe('CONFLICT');
+      expect(await server.errorCode(WriteFile, { container: c.name, input: { path: '/tmp/dir/a/b', content: 'x' } })).toBe('CONFLICT');
+      expect((await server.ok(DeleteFile, { container: c.name, path: '/tmp/dir', recursive: true })).deleteFile).toBe(true);
+      expect((await server.ok(FileMeta, { ref: c.name, path: '/tmp' })).container.file.type).toBe('DIRECTORY');
+      expect(await server.errorCode(ReadFile, { ref: c.name, path: '/tmp' })).toBe('BAD_USER_INPUT');
+
+      const noParents = { path: '/tmp/missing/dir/f', content: 'x', createParents: false };
+      expect(await server.errorCode(WriteFile, { container: c.name, input: noParents })).toBe('NOT_FOUND');
+      expect(await server.errorCode(WriteFile, { container: c.name, input: { path: '/tmp/f', content: 'x', owner: 'nosuchuser' } })).toBe(
+        'NOT_FOUND',
+      );
+    });
+  });
+
+  it('writes and reads files in a stopped container', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    await server.ok(StopContainer, { container: c.name });
+    await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/offline.txt', content: 'still works' } });
+    expect((await server.ok(ReadFile, { ref: c.name, path: '/tmp/offline.txt' })).container.file.content).toBe('still works');
+  });
+
+  it('rejects unsafe paths, bad encodings and oversized content', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const paths = ['relative.txt', '/tmp/../etc/passwd', '/tmp/./x', '/tmp//x', '/tmp/x/', '/', '/tmp/nul\u0000byte', ''];
+    for (const path of paths) {
+      expect(await server.errorCode(WriteFile, { container: c.name, input: { path, content: 'x' } }), path).toBe('BAD_USER_INPUT');
+      expect(await server.errorCode(ReadFile, { ref: c.name, path }), path).toBe('BAD_USER_INPUT');
+    }
+    const bad = [
+      { path: '/tmp/x', content: 'not base64!', encoding: 'BASE64' as const },
+      { path: '/tmp/x', content: 'x', mode: 0o10000 },
+      { path: '/tmp/x', content: 'x', mode: -1 },
+      { path: '/tmp/x', content: 'x', owner: 'a b' },
+      { path: '/tmp/x', content: 'x'.repeat(64 * 1024 + 1) },
+    ];
+    for (const input of bad) {
+      expect(await server.errorCode(WriteFile, { container: c.name, input }), JSON.stringify(input).slice(0, 80)).toBe('BAD_USER_INPUT');
+    }
+  });
+});
