@@ -61,13 +61,18 @@ export class LogService {
           tail: options.tail,
           since: options.since ? options.since.getTime() / 1000 : undefined,
           until: options.until ? options.until.getTime() / 1000 : undefined,
-          timestamps: options.timestamps,
+          // Always asked for: Podman honours since/until only to the second, so they are
+          // applied precisely here; the timestamps are dropped after if not wanted.
+          timestamps: true,
           stdout: options.stdout,
           stderr: options.stderr,
         },
         signal,
       );
-      return framesToEntries(frames, options.timestamps);
+      const { since, until } = options;
+      return framesToEntries(frames, true)
+        .filter((e) => !e.timestamp || ((!since || e.timestamp >= since) && (!until || e.timestamp <= until)))
+        .map((e) => (options.timestamps ? e : { ...e, timestamp: null }));
     });
   }
 }
