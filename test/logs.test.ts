@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ContainerLogs } from './documents.js';
 import { containerFactory, startTestServer, TEST_IMAGES, type TestServer } from './kit.js';
 
-/** Prints five numbered lines, alternating stdout and stderr, with a multi-byte character. */
-const FIVE_LINES = 'for i in 1 2 3 4 5; do if [ $((i % 2)) -eq 0 ]; then echo "err $i ✓" >&2; else echo "out $i ✓"; fi; sleep 0.05; done; sleep 3600';
+/**
+ * Prints five numbered lines, alternating stdout and stderr, with a multi-byte character. The
+ * pause before line 3 puts it in a later second: Podman's API gives log times to the second.
+ */
+const FIVE_LINES =
+  'for i in 1 2 3 4 5; do [ $i -eq 3 ] && sleep 1.1; if [ $((i % 2)) -eq 0 ]; then echo "err $i ✓" >&2; else echo "out $i ✓"; fi; sleep 0.05; done; sleep 3600';
 
 async function waitForLines(server: TestServer, ref: string, count: number) {
   for (let attempt = 0; attempt < 50; attempt++) {
