@@ -6,6 +6,7 @@ import { createServices, type Services } from './core/services.js';
 import { createDockerClient, selectEngine, type EngineAddress } from './engine/connect.js';
 import { Engine } from './engine/engine.js';
 import { createGraphQLHandler } from './http/graphql.js';
+import { createRestHandler, isRestPath } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
 
 export interface App {
@@ -23,9 +24,12 @@ export function createApp(config: Config, logger: Logger): App {
   const engine = new Engine(createDockerClient(engineAddress));
   const services = createServices(engine, config);
   const yoga = createGraphQLHandler(services, logger);
+  // A REST body carries at most one file, plus room for its JSON quoting and the other fields.
+  const rest = createRestHandler(services, logger, { maxBodyBytes: config.maxFileBytes + 1024 * 1024 });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    void yoga.handle(req, res);
+    if (isRestPath(req.url)) void rest(req, res);
+    else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga);
   const sockets = new Set<Socket>();

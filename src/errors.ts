@@ -7,8 +7,10 @@ import { ZodError } from 'zod';
 export const ERROR_CODES = {
   BAD_USER_INPUT: { status: 400, meaning: 'A missing, malformed or out-of-range argument.' },
   NOT_FOUND: { status: 404, meaning: 'No such container, image, user or file.' },
+  METHOD_NOT_ALLOWED: { status: 405, meaning: 'The REST path exists but not with this HTTP method.' },
   TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },
   CONFLICT: { status: 409, meaning: 'The request contradicts current state: name in use, duplicate user, container running or not running.' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size bound.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
 } as const;
@@ -35,14 +37,20 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 
-/** Turns a zod failure into one readable BAD_USER_INPUT naming each offending field. */
-export function fromZodError(error: ZodError): AppError {
-  const issues = error.issues.map((issue) => ({
-    field: issue.path.join('.') || '(input)',
-    message: issue.message,
-  }));
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** One readable BAD_USER_INPUT naming each offending field. */
+export function invalidFields(issues: FieldIssue[]): AppError {
   const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
   return badInput(`Invalid input: ${summary}`, { issues });
+}
+
+/** Turns a zod failure into one readable BAD_USER_INPUT naming each offending field. */
+export function fromZodError(error: ZodError): AppError {
+  return invalidFields(error.issues.map((issue) => ({ field: issue.path.join('.') || '(input)', message: issue.message })));
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);

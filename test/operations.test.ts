@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { print } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { ContainersQuery, Exec, HealthQuery } from './documents.js';
+import { BUSYBOX_IMAGE, containerFactory, startTestServer } from './kit.js';
+
+const ENTRY = ['--import', 'tsx', 'src/main.ts'];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs the real entry point; resolves with its exit code and output once it exits. */
+function runServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ENTRY, { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, output })),
+  );
+  const ready = async () => {
+    for (let i = 0; i < 100 && !output.includes('GraphiQL at'); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+  return { child, exited, ready };
+}
+
+describe('configuration', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['MAX_WORKERS', '0'],
+    ['REQUEST_TIMEOUT', '-5'],
+    ['DOCKER_HOST', 'ftp://x'],
+    ['DEBUG', 'maybe'],
+    ['LOG_LEVEL', 'loud'],
+  ])('stops with one line naming %s=%s and exit code 1', async (name, value) => {
+    const { code, output } = await runServer({ [name]: value }).exited;
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([expect.stringContaining(`Invalid ${name}=`)]);
+  });
+});
+
+describe('engine unavailable', async () => {
+  const server = await startTestServer({ DOCKER_HOST: 'unix:///nonexistent/podgraph.sock' });
+
+  it('answers ENGINE_UNAVAILABLE at once, and health says unhealthy', async () => {
+    const started = Date.now();
+    expect(await server.errorCode(ContainersQuery)).toBe('ENGINE_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1000);
+    const { health } = await server.ok(HealthQuery);
+    expect(health).toMatchObject({ healthy: false, engine: null });
+    expect(health.engineError).toMatch(/unreachable/i);
+  });
+});
+
+describe('time bounds and the worker pool', async () => {
+  const server = await startTestServer({ MAX_WORKERS: '1', REQUEST_TIMEOUT: '1' });
+  const create = containerFactory(server);
+
+  it('answers TIMEOUT within the bound while the only worker is busy, then frees the worker', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const busy = server.ok(Exec, { container: c.name, input: { command: 'sleep 30', timeoutSeconds: 2 } });
+    await new Promise((r) => setTimeout(r, 200));
+
+    const started = Date.now();
+    expect(await server.errorCode(ContainersQuery)).toBe('TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(1500);
+
+    const { exec } = await busy;
+    expect(exec.timedOut).toBe(true);
+    // The killed command gave its slot back: the next operation runs at once.
+    const again = Date.now();
+    await server.ok(ContainersQuery);
+    expect(Date.now() - again).toBeLessThan(1000);
+    expect(server.app.services.pool.active).toBe(0);
+  });
+});
+
+describe('graceful shutdown', async () => {
+  const kit = await startTestServer();
+  const create = containerFactory(kit);
+
+  it('lets an in-flight exec finish on SIGTERM, then exits 0', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const port = await freePort();
+    const server = runServer({ PORT: String(port), DOCKER_HOST: process.env.DOCKER_HOST ?? '' });
+    await server.ready();
+
+    const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: print(Exec), variables: { container: c.name, input: { command: 'sleep 1; echo finished' } } }),
+    }).then((r) => r.json());
+    await new Promise((r) => setTimeout(r, 300));
+    server.child.kill('SIGTERM');
+
+    const result = (await inFlight) as { data: { exec: { stdout: string } } };
+    expect(result.data.exec.stdout).toBe('finished\n');
+    const { code, output } = await server.exited;
+    expect(code).toBe(0);
+    expect(output).toContain('stopped');
+  });
+});
