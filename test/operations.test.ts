@@ -31,7 +31,7 @@ function runServer(env: Record<string, string>) {
   return { child, exited, ready };
 }
 
-describe('configuration', () => {
+describe.concurrent('configuration', () => {
   it.each([
     ['PORT', 'abc'],
     ['MAX_WORKERS', '0'],

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { selectEngine } from '../../src/engine/connect.js';
+import { fromEngineError } from '../../src/errors.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      maxWorkers: 10,
+      requestTimeoutMs: 30_000,
+      debug: false,
+      logLevel: 'info',
+    });
+    expect(loadConfig({ DEBUG: 'true' }).logLevel).toBe('debug');
+    expect(loadConfig({ CONTAINER_HOST: 'tcp://127.0.0.1:2375' }).engineHost).toBe('tcp://127.0.0.1:2375');
+  });
+
+  it('names the bad variable', () => {
+    expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
+  });
+});
+
+describe('selectEngine', () => {
+  it('prefers an explicit address', () => {
+    expect(selectEngine('tcp://127.0.0.1:2375', { DOCKER_HOST: 'tcp://127.0.0.1:2375' })).toEqual({ url: 'tcp://127.0.0.1:2375', source: 'DOCKER_HOST' });
+  });
+});
+
+describe('fromEngineError', () => {
+  it.each([
+    [{ code: 'ECONNREFUSED' }, 'ENGINE_UNAVAILABLE'],
+    [{ code: 'ENOENT' }, 'ENGINE_UNAVAILABLE'],
+    [{ statusCode: 404, json: { message: 'no such container' } }, 'NOT_FOUND'],
+    [{ statusCode: 409, json: { message: 'name in use' } }, 'CONFLICT'],
+    [{ statusCode: 500, json: { message: 'container name "x" is already in use' } }, 'CONFLICT'],
+    [{ statusCode: 500, json: { message: 'x: image not known' } }, 'NOT_FOUND'],
+    [{ statusCode: 500, json: { message: 'something odd' } }, 'INTERNAL'],
+    [new Error('boom'), 'INTERNAL'],
+  ])('maps %j to %s', (error, code) => {
+    expect(fromEngineError(error).code).toBe(code);
+  });
+});
