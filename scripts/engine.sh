@@ -113,10 +113,12 @@ build_busybox_rootfs() {
   rm -rf "$dir"
 }
 
-# import_image CLI... -- NAME TARBALL: imports the tarball unless the engine has NAME already.
-import_image() {
-  local name="$1" tarball="$2"; shift 2
+# ensure_image NAME TARBALL BUILDER CLI...: imports the tarball (built by BUILDER if missing)
+# unless the engine has NAME already.
+ensure_image() {
+  local name="$1" tarball="$2" builder="$3"; shift 3
   if "$@" image inspect "$name" >/dev/null 2>&1; then return 0; fi
+  "$builder"
   log "importing $name"
   "$@" import --change 'CMD ["/bin/sh"]' "$tarball" "$name" >"$STATE/import.log" 2>&1 \
     || { cat "$STATE/import.log" >&2; die "import of $name failed"; }
@@ -128,10 +130,8 @@ case "$ENGINE" in
   *) die "unknown engine '$ENGINE' (podman or docker)" ;;
 esac
 
-build_debian_rootfs
-build_busybox_rootfs
-import_image "$DEBIAN_IMAGE" "$IMAGES/debian-bookworm.tar" "${CLI[@]}"
-import_image "$BUSYBOX_IMAGE" "$IMAGES/busybox.tar" "${CLI[@]}"
+ensure_image "$DEBIAN_IMAGE" "$IMAGES/debian-bookworm.tar" build_debian_rootfs "${CLI[@]}"
+ensure_image "$BUSYBOX_IMAGE" "$IMAGES/busybox.tar" build_busybox_rootfs "${CLI[@]}"
 
 printf 'DOCKER_HOST=unix://%s\n' "$SOCKET" >"$STATE/$ENGINE.env"
 printf 'DOCKER_HOST=unix://%s\n' "$SOCKET"
