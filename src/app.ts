@@ -5,7 +5,10 @@ import type { Config } from './config.js';
 import { createServices, type Services } from './core/services.js';
 import { createDockerClient, selectEngine, type EngineAddress } from './engine/connect.js';
 import { Engine } from './engine/engine.js';
-import { createGraphQLHandler } from './http/graphql.js';
+import { Authenticator } from './auth/authenticator.js';
+import { RateLimiter } from './auth/rate-limit.js';
+import { createGraphQLHandler, maskError } from './http/graphql.js';
+import { createMetricsHandler } from './http/metrics.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
 
@@ -23,15 +26,25 @@ export function createApp(config: Config, logger: Logger): App {
   const engineAddress = selectEngine(config.engineHost);
   const engine = new Engine(createDockerClient(engineAddress));
   const services = createServices(engine, config);
-  const yoga = createGraphQLHandler(services, logger);
+  const authenticator = new Authenticator(config.tokens);
+  const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
+  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter });
   // A REST body carries at most one file, plus room for its JSON quoting and the other fields.
   const rest = createRestHandler(services, logger, { maxBodyBytes: config.maxFileBytes + 1024 * 1024 });
 
+  const metrics = createMetricsHandler(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }));
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (isRestPath(req.url)) void rest(req, res);
+    if (req.url === '/metrics') void metrics(req, res);
+    else if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
-  const ws = attachWebSocket(server, yoga);
+  const ws = attachWebSocket(server, yoga, {
+    authenticator,
+    maxPayloadBytes: config.maxWsPayloadBytes,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    maskError: maskError(logger),
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -55,6 +68,7 @@ export function createApp(config: Config, logger: Logger): App {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const drained = await services.pool.drain(config.shutdownTimeoutMs);
       if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
+      services.live.close();
       await ws.close();
       server.closeIdleConnections();
       for (const socket of sockets) socket.destroy();

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
+import { tokenList, toTokenRecords, type TokenRecord } from './auth/tokens.js';
 
 const booleanFlag = z
   .string()
@@ -13,6 +16,17 @@ const engineUrl = z
   .string()
   .regex(/^(unix|tcp|http|https):\/\/.+/, 'expected unix://PATH or tcp://HOST:PORT');
 
+/** Comma-separated values; blanks dropped. */
+const commaList = (item: z.ZodType<string, string>) =>
+  z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)).pipe(z.array(item));
+
+const absoluteRoot = z
+  .string()
+  .refine((p) => p.startsWith('/') && path.posix.normalize(p) === p, 'expected absolute, normalised paths')
+  .transform((p) => (p.length > 1 ? p.replace(/\/$/, '') : p));
+
+const MiB = 1024 * 1024;
+
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 65535).default(4000),
@@ -26,11 +40,62 @@ const envSchema = z.object({
   MAX_OUTPUT_BYTES: integer(1024, 256 * 1024 * 1024).default(1024 * 1024),
   MAX_FILE_BYTES: integer(1, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_LOG_TAIL: integer(1, 1_000_000).default(10_000),
+  AUTH_TOKENS: z.string().optional(),
+  AUTH_TOKENS_FILE: z.string().optional(),
+  CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
+  GRAPHIQL: booleanFlag.default(true),
+  INTROSPECTION: booleanFlag.default(true),
+  MAX_QUERY_DEPTH: integer(2, 100).default(12),
+  MAX_ALIASES: integer(0, 1000).default(20),
+  MAX_DIRECTIVES: integer(0, 1000).default(20),
+  MAX_QUERY_TOKENS: integer(100, 100_000).default(2000),
+  MAX_QUERY_COST: integer(100, 1_000_000).default(5000),
+  RATE_LIMIT_BURST: integer(1, 100_000).default(60),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(100_000).default(10),
+  MAX_BODY_BYTES: integer(1024, 1024 * MiB).default(32 * MiB),
+  MAX_WS_PAYLOAD_BYTES: integer(1024, 1024 * MiB).default(MiB),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
+  ALLOWED_BIND_ROOTS: commaList(absoluteRoot).default([]),
+  IMAGE_ALLOWLIST: commaList(z.string().regex(/^[a-zA-Z0-9._\-/:@*]+$/, 'expected image patterns such as localhost/podgraph/*')).default([]),
+  ALLOW_PRIVILEGED_FOR_ADMINS: booleanFlag.default(false),
+  DEFAULT_MEMORY_BYTES: integer(6 * MiB, 2 ** 40).default(512 * MiB),
+  MAX_MEMORY_BYTES: integer(6 * MiB, 2 ** 40).default(4096 * MiB),
+  DEFAULT_PIDS_LIMIT: integer(1, 4_194_304).default(1024),
+  MAX_PIDS_LIMIT: integer(1, 4_194_304).default(8192),
+  DEFAULT_CPUS: z.coerce.number().positive().max(1024).default(1),
+  MAX_CPUS: z.coerce.number().positive().max(1024).default(4),
 });
 
 export interface Config {
   host: string;
   port: number;
+/** Where the server may listen without tokens: only this machine can reach it. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** What a created container may ask for; see core/policy.ts. */
+export interface ContainerPolicyConfig {
+  allowedBindRoots: string[];
+  imageAllowlist: string[];
+  allowPrivilegedForAdmins: boolean;
+  defaultMemoryBytes: number;
+  maxMemoryBytes: number;
+  defaultPidsLimit: number;
+  maxPidsLimit: number;
+  defaultCpus: number;
+  maxCpus: number;
+}
+
+/** Limits on the shape of GraphQL documents (graphql-armor). */
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxTokens: number;
+  maxCost: number;
+}
+
   /** Explicit engine address, from DOCKER_HOST or CONTAINER_HOST. */
   engineHost?: string;
   maxWorkers: number;
@@ -44,6 +109,17 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+  /** Configured tokens, hashed; empty means authentication is off (loopback only). */
+  tokens: TokenRecord[];
+  corsOrigins: string[];
+  graphiql: boolean;
+  introspection: boolean;
+  queryLimits: QueryLimits;
+  rateLimit: { burst: number; perSecond: number };
+  maxBodyBytes: number;
+  maxWsPayloadBytes: number;
+  maxSubscriptionsPerConnection: number;
+  policy: ContainerPolicyConfig;
 
 /** Reads and validates the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -65,8 +141,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     debug: e.DEBUG,
     logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
+  const tokens = readTokens(e.AUTH_TOKENS, e.AUTH_TOKENS_FILE);
+  if (tokens.length === 0 && !isLoopback(e.HOST)) {
+    throw new ConfigError(`Refusing to listen on ${e.HOST} without authentication: set AUTH_TOKENS or AUTH_TOKENS_FILE, or HOST=127.0.0.1`);
+  }
+  for (const [limit, max] of [['DEFAULT_MEMORY_BYTES', 'MAX_MEMORY_BYTES'], ['DEFAULT_PIDS_LIMIT', 'MAX_PIDS_LIMIT'], ['DEFAULT_CPUS', 'MAX_CPUS']] as const) {
+    if (e[limit] > e[max]) throw new ConfigError(`Invalid ${limit}=${e[limit]}: must not exceed ${max}=${e[max]}`);
+  }
     maxOutputBytes: e.MAX_OUTPUT_BYTES,
     maxFileBytes: e.MAX_FILE_BYTES,
     maxLogTail: e.MAX_LOG_TAIL,
   };
+}
+    tokens,
+    corsOrigins: e.CORS_ORIGINS,
+    graphiql: e.GRAPHIQL,
+    introspection: e.INTROSPECTION,
+    queryLimits: {
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxCost: e.MAX_QUERY_COST,
+    },
+    rateLimit: { burst: e.RATE_LIMIT_BURST, perSecond: e.RATE_LIMIT_PER_SECOND },
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,
+    maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    policy: {
+      allowedBindRoots: e.ALLOWED_BIND_ROOTS,
+      imageAllowlist: e.IMAGE_ALLOWLIST,
+      allowPrivilegedForAdmins: e.ALLOW_PRIVILEGED_FOR_ADMINS,
+      defaultMemoryBytes: e.DEFAULT_MEMORY_BYTES,
+      maxMemoryBytes: e.MAX_MEMORY_BYTES,
+      defaultPidsLimit: e.DEFAULT_PIDS_LIMIT,
+      maxPidsLimit: e.MAX_PIDS_LIMIT,
+      defaultCpus: e.DEFAULT_CPUS,
+      maxCpus: e.MAX_CPUS,
+    },
+
+/** Tokens from AUTH_TOKENS (JSON) and AUTH_TOKENS_FILE (a JSON file), hashed at once. */
+function readTokens(inline: string | undefined, file: string | undefined): TokenRecord[] {
+  const sources: Array<[name: string, read: () => string]> = [];
+  if (inline !== undefined) sources.push(['AUTH_TOKENS', () => inline]);
+  if (file !== undefined) sources.push([`AUTH_TOKENS_FILE (${file})`, () => readFileSync(file, 'utf8')]);
+  const entries = sources.flatMap(([name, read]) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(read());
+    } catch (error) {
+      // JSON.parse quotes the text it failed on, which may be a secret: say only what failed.
+      const reason = (error as NodeJS.ErrnoException).code ?? 'not valid JSON';
+      throw new ConfigError(`Invalid ${name}: ${reason}`);
+    }
+    const parsed = tokenList.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(`Invalid ${name}: ${issue.path.join('.') || '(list)'}: ${issue.message}`);
+    }
+    return parsed.data;
+  });
+  if (new Set(entries.map((t) => t.id)).size !== entries.length) throw new ConfigError('Invalid AUTH_TOKENS/AUTH_TOKENS_FILE: token ids must be unique');
+  return toTokenRecords(entries);
 }

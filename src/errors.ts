@@ -6,11 +6,14 @@ import { ZodError } from 'zod';
  */
 export const ERROR_CODES = {
   BAD_USER_INPUT: { status: 400, meaning: 'A missing, malformed or out-of-range argument.' },
+  UNAUTHENTICATED: { status: 401, meaning: 'No token, or a token that is not configured.' },
+  FORBIDDEN: { status: 403, meaning: "The token's role, or the container policy, does not allow this." },
   NOT_FOUND: { status: 404, meaning: 'No such container, image, user or file.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The REST path exists but not with this HTTP method.' },
   TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },
   CONFLICT: { status: 409, meaning: 'The request contradicts current state: name in use, duplicate user, container running or not running.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size bound.' },
+  RATE_LIMITED: { status: 429, meaning: 'Too many mutations or subscriptions for this token, or subscriptions on this connection; retryAfterSeconds says when to retry.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
 } as const;
@@ -36,6 +39,7 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
   new AppError('BAD_USER_INPUT', message, details);
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
+export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
 
 export interface FieldIssue {
   field: string;

@@ -15,6 +15,8 @@ function readConfig() {
 }
 
 const config = readConfig();
+// Only the hashes are kept: drop the inline secrets from the environment children would inherit.
+delete process.env.AUTH_TOKENS;
 const logger = createLogger(config.logLevel);
 const app = createApp(config, logger);
 
@@ -29,7 +31,9 @@ if (health.engine) {
 } else {
   logger.warn({ address: app.engineAddress }, `engine at ${app.engineAddress.url} not reachable: ${health.engineError}`);
 }
-logger.info(`GraphQL and GraphiQL at ${url}/graphql`);
+logger.info(`GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url}/graphql`);
+if (config.tokens.length) logger.info({ tokens: config.tokens.length }, `authentication on: ${config.tokens.length} token(s)`);
+else logger.warn(`authentication off: no tokens configured and ${config.host} is loopback, so every request acts as admin`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import { UNPRIVILEGED, type ContainerPolicy, type Requester } from './policy.js';
 import { splitShellWords } from './shellwords.js';
 import {
   absolutePath,
@@ -203,6 +204,14 @@ export const createContainerInput = z.object({
   pidsLimit: z.number().int().min(1).max(4_194_304).optional(),
   init: z.boolean().default(true),
   tty: z.boolean().default(false),
+  /** Host-level options: refused unless the policy allows them for admins. */
+  privileged: z.boolean().default(false),
+  hostNetwork: z.boolean().default(false),
+  hostPid: z.boolean().default(false),
+  hostIpc: z.boolean().default(false),
+  capAdd: z.array(z.string().regex(/^(CAP_)?[A-Z_]{2,32}$/, 'must be a capability name such as NET_ADMIN')).max(64).default([]),
+  /** Host device paths, mapped to the same path inside. */
+  devices: z.array(absolutePath).max(64).default([]),
 });
 export type CreateContainerInput = z.input<typeof createContainerInput>;
 
@@ -212,6 +221,7 @@ export class ContainerService {
   constructor(
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
+    private readonly policy: ContainerPolicy,
   ) {}
 
   async list(input: z.input<typeof listContainersInput> = {}): Promise<ContainerModel[]> {
@@ -229,9 +239,12 @@ export class ContainerService {
     return fromInspect(await this.pool.run((signal) => this.engine.inspectContainer(id, signal)));
   }
 
-  /** Creates and starts a container; if the start fails, the created container is removed. */
-  async create(input: CreateContainerInput): Promise<ContainerModel> {
-    const spec = parseInput(createContainerInput, input);
+  /**
+   * Creates and starts a container within the policy (for the requester); if the start fails,
+   * the created container is removed.
+   */
+  async create(input: CreateContainerInput, requester: Requester = UNPRIVILEGED): Promise<ContainerModel> {
+    const spec = this.policy.apply(parseInput(createContainerInput, input), requester);
     const cmd = typeof spec.command === 'string' ? splitShellWords(spec.command) : spec.command;
     if (cmd && cmd.length === 0) throw new AppError('BAD_USER_INPUT', 'command must have at least one word');
     return this.pool.run(async (signal) => {
@@ -330,6 +343,12 @@ function toCreateOptions(spec: z.output<typeof createContainerInput>, cmd: strin
       Memory: spec.memoryBytes,
       NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
       PidsLimit: spec.pidsLimit,
+      Privileged: spec.privileged,
+      ...(spec.hostNetwork ? { NetworkMode: 'host' } : {}),
+      ...(spec.hostPid ? { PidMode: 'host' } : {}),
+      ...(spec.hostIpc ? { IpcMode: 'host' } : {}),
+      CapAdd: spec.capAdd,
+      Devices: spec.devices.map((device) => ({ PathOnHost: device, PathInContainer: device, CgroupPermissions: 'rwm' })),
     },
   };
 }

@@ -6,6 +6,7 @@ import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
 import { LogService } from './logs.js';
 import { SystemService } from './system.js';
+import { ContainerPolicy } from './policy.js';
 import { UserService } from './users.js';
 
 /** How many past executions are kept for lookup. */
@@ -16,7 +17,7 @@ export type Services = ReturnType<typeof createServices>;
 /** Wires every service over one engine client and one worker pool; GraphQL and REST share them. */
 export function createServices(engine: Engine, config: Config) {
   const pool = new WorkerPool(config.maxWorkers, config.requestTimeoutMs);
-  const containers = new ContainerService(engine, pool);
+  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   return {
     pool,

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLErrorOptions } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { RateLimiter } from '../auth/rate-limit.js';
+import { ANONYMOUS } from '../auth/tokens.js';
+import type { Config, QueryLimits } from '../config.js';
 import type { Services } from '../core/services.js';
-import { AppError, ERROR_CODES, fromEngineError } from '../errors.js';
-import { createContext } from '../schema/context.js';
+import { AppError, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
+import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 
 /**
@@ -28,8 +33,18 @@ export function maskError(logger: Logger) {
       return new GraphQLError(`Internal error (id ${errorId})`, { ...location, extensions: { code: 'INTERNAL', errorId } });
     }
     const details = appError.details && !('cause' in appError.details) ? appError.details : {};
-    return new GraphQLError(appError.message, { ...location, extensions: { code: appError.code, ...details } });
+    return new GraphQLError(appError.message, { ...location, extensions: { code: appError.code, ...details, ...requestStatus(appError) } });
   };
+}
+
+/** Codes that refuse the whole request also set its HTTP status (yoga reads extensions.http). */
+const REQUEST_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set(['UNAUTHENTICATED', 'RATE_LIMITED']);
+
+function requestStatus(error: AppError): { http?: { status: number; headers: Record<string, string> } } {
+  if (!REQUEST_LEVEL_CODES.has(error.code)) return {};
+  const retryAfter = error.details?.retryAfterSeconds;
+  const headers: Record<string, string> = retryAfter ? { 'retry-after': String(retryAfter) } : {};
+  return { http: { status: error.status, headers } };
 }
 
 function withKnownCode(error: GraphQLError, location: Partial<GraphQLErrorOptions> = error): GraphQLError {
@@ -51,15 +66,83 @@ const useValidationErrorCodes = (): Plugin => ({
   },
 });
 
-export function createGraphQLHandler(services: Services, logger: Logger) {
+/** GraphQL's own validation rule, for deployments that hide the schema. */
+const useNoIntrospection = (): Plugin => ({
+  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+});
+
+/** graphql-armor: bounds on depth, aliases, directives, tokens and cost, before anything executes. */
+const useQueryLimits = (limits: QueryLimits): Plugin =>
+  EnvelopArmorPlugin({
+    maxDepth: { n: limits.maxDepth },
+    maxAliases: { n: limits.maxAliases },
+    maxDirectives: { n: limits.maxDirectives },
+    maxTokens: { n: limits.maxTokens },
+    costLimit: { maxCost: limits.maxCost },
+  }) as Plugin;
+
+/**
+ * Mutations and subscription starts take from the token's bucket. With authentication off
+ * (loopback development) there is no token to count against.
+ */
+const useRateLimit = (limiter: RateLimiter, mask: (error: unknown) => Error): Plugin<Context> => {
+  const take = (ctx: Context, stop: (result: { errors: Error[] }) => void) => {
+    if (ctx.principal === ANONYMOUS) return;
+    try {
+      limiter.take(ctx.principal.tokenId);
+    } catch (error) {
+      stop({ errors: [mask(error)] });
+    }
+  };
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => {
+      if (getOperationAST(args.document, args.operationName)?.operation === 'mutation') take(args.contextValue, setResultAndStopExecution);
+    },
+    onSubscribe: ({ args, setResultAndStopExecution }) => take(args.contextValue, setResultAndStopExecution),
+  };
+};
+
+/** Bodies over the bound are refused before they are read; so are bodies of unknown length. */
+const useBodyLimit = (maxBytes: number): Plugin => ({
+  onRequest: ({ request, fetchAPI, endResponse }) => {
+    if (request.method !== 'POST') return;
+    const length = Number(request.headers.get('content-length') ?? Number.NaN);
+    if (length <= maxBytes) return;
+    const message = Number.isNaN(length)
+      ? `A request body needs a Content-Length (at most ${maxBytes} bytes)`
+      : `The request body is ${length} bytes; the bound is ${maxBytes} (MAX_BODY_BYTES)`;
+    endResponse(
+      new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }), {
+        status: ERROR_CODES.PAYLOAD_TOO_LARGE.status,
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+  },
+});
+
+export interface GraphQLSecurity {
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+}
+
+export function createGraphQLHandler(services: Services, logger: Logger, config: Config, security: GraphQLSecurity) {
+  const mask = maskError(logger);
   return createYoga({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'podgraph' },
-    context: () => createContext(services, logger),
-    maskedErrors: { maskError: maskError(logger) },
-    plugins: [useValidationErrorCodes()],
+    graphiql: config.graphiql && { subscriptionsProtocol: 'WS', title: 'podgraph' },
+    // No wildcard: only the configured origins may call from a browser, and never with cookies.
+    cors: config.corsOrigins.length > 0 && { origin: config.corsOrigins, credentials: false, allowedHeaders: ['authorization', 'content-type'] },
+    context: (initial) => createContext(services, logger, security.authenticator, initial),
+    maskedErrors: { maskError: mask },
+    plugins: [
+      useBodyLimit(config.maxBodyBytes),
+      useValidationErrorCodes(),
+      useQueryLimits(config.queryLimits),
+      ...(config.introspection ? [] : [useNoIntrospection()]),
+      useRateLimit(security.rateLimiter, mask),
+    ],
     logging: {
       debug: (...args) => logger.debug(args.length > 1 ? { args: args.slice(1) } : {}, String(args[0])),
       info: (...args) => logger.info(args.length > 1 ? { args: args.slice(1) } : {}, String(args[0])),

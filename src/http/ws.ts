@@ -1,16 +1,29 @@
 import type { Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
-import type { OperationResult } from 'graphql-ws';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
+import { CloseCode, type OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { connectionToken, type Authenticator } from '../auth/authenticator.js';
+import { AppError } from '../errors.js';
 import type { GraphQLHandler } from './graphql.js';
 
-/** Largest message a client may send over the socket. */
-const MAX_WS_PAYLOAD = 1024 * 1024;
+export interface WebSocketOptions {
+  authenticator: Authenticator;
+  /** Largest message a client may send over the socket. */
+  maxPayloadBytes: number;
+  /** Most operations running at once on one connection. */
+  maxSubscriptionsPerConnection: number;
+  /** Turns any failure into the error a client may see (the same masking as HTTP). */
+  maskError: (error: unknown) => Error;
+}
 
-/** graphql-ws on the same path as HTTP GraphQL, running every operation through yoga's plugins. */
-export function attachWebSocket(server: Server, yoga: GraphQLHandler) {
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_WS_PAYLOAD });
+/**
+ * graphql-ws on the same path as HTTP GraphQL, running every operation through yoga's plugins.
+ * The token in connectionParams is checked when the connection opens, and again (through the
+ * context) for every operation.
+ */
+export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: WebSocketOptions) {
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
   // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports.
   wsServer.on('error', () => undefined);
   type Envelope = { execute: (a: ExecutionArgs) => OperationResult; subscribe: (a: ExecutionArgs) => OperationResult };
@@ -18,24 +31,42 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler) {
     {
       execute: (args) => (args.rootValue as Envelope).execute(args),
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
+      onConnect: (ctx) => {
+        try {
+          options.authenticator.authenticate(connectionToken(ctx.connectionParams));
+          return true;
+        } catch (error) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, (error as Error).message);
+          return false;
+        }
+      },
       onSubscribe: async (ctx, _id, payload) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-        });
-        const args: ExecutionArgs = {
-          schema,
-          operationName: payload.operationName,
-          document: parse(payload.query),
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
+        try {
+          // graphql-ws lists this operation already, among those still running on the connection.
+          if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+            throw new AppError('RATE_LIMITED', `At most ${options.maxSubscriptionsPerConnection} operations may run at once on one connection`);
+          }
+          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params: payload,
+          });
+          const args: ExecutionArgs = {
+            schema,
+            operationName: payload.operationName,
+            document: parse(payload.query),
+            variableValues: payload.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe },
+          };
+          const errors = validate(args.schema, args.document);
+          if (errors.length) return errors;
+          return args;
+        } catch (error) {
+          // Parse errors, query limits and authentication failures, answered like on HTTP.
+          return [options.maskError(error) as GraphQLError];
+        }
       },
     },
     wsServer,

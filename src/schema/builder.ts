@@ -1,4 +1,7 @@
 import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { hasRole } from '../auth/tokens.js';
+import { AppError } from '../errors.js';
 import type { Context } from './context.js';
 
 export const builder = new SchemaBuilder<{
@@ -6,9 +9,23 @@ export const builder = new SchemaBuilder<{
   Scalars: { DateTime: { Input: Date; Output: Date } };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: true;
+  /** One scope per role; a role has the scopes of the roles below it. */
+  AuthScopes: { viewer: boolean; operator: boolean; admin: boolean };
 }>({
+  plugins: [ScopeAuthPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
+  scopeAuth: {
+    // Subscriptions are authorized once, when they start, not per event.
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      viewer: hasRole(ctx.principal, 'viewer'),
+      operator: hasRole(ctx.principal, 'operator'),
+      admin: hasRole(ctx.principal, 'admin'),
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      new AppError('FORBIDDEN', `The ${ctx.principal.role} role may not use ${info.parentType.name}.${info.fieldName}`),
+  },
 });
 
 builder.queryType({});

@@ -111,6 +111,12 @@ const CreateContainerInput = builder.inputType('CreateContainerInput', {
     pidsLimit: t.int({ required: false }),
     init: t.boolean({ required: false, description: 'Run a tiny init as PID 1 so stops are fast. Default true.' }),
     tty: t.boolean({ required: false }),
+    privileged: t.boolean({ required: false, description: 'Admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set; likewise the host and device options below.' }),
+    hostNetwork: t.boolean({ required: false }),
+    hostPid: t.boolean({ required: false }),
+    hostIpc: t.boolean({ required: false }),
+    capAdd: t.stringList({ required: false, description: 'Capabilities to add, e.g. NET_ADMIN.' }),
+    devices: t.stringList({ required: false, description: 'Host device paths, mapped to the same path inside.' }),
   }),
 });
 
@@ -121,17 +127,21 @@ const RemovedContainerRef = builder.objectRef<{ id: string; name: string }>('Rem
 builder.queryFields((t) => ({
   containers: t.field({
     type: [ContainerRef],
-    description: 'All containers, running and stopped, sorted by name.',
+    description: "All containers in the token's scope, running and stopped, sorted by name.",
+    authScopes: { viewer: true },
     args: { filter: t.arg({ type: ContainerFilter, required: false }) },
-    resolve: (_, { filter }, ctx) =>
-      ctx.services.containers.list({
+    resolve: async (_, { filter }, ctx) => {
+      const containers = await ctx.services.containers.list({
         state: filter?.state ?? undefined,
         nameContains: filter?.nameContains ?? undefined,
         labels: filter?.labels ?? undefined,
-      }),
+      });
+      return containers.filter(ctx.inScope);
+    },
   }),
   container: t.field({
     type: ContainerRef,
+    authScopes: { viewer: true },
     args: { ref: t.arg.string({ required: true, description: 'Name, full ID or unique ID prefix.' }) },
     resolve: (_, { ref }, ctx) => ctx.inspect(ref),
   }),
@@ -140,41 +150,49 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createContainer: t.field({
     type: ContainerRef,
-    description: 'Creates and starts a container. If the start fails, nothing is left behind.',
+    description: "Creates and starts a container within the container policy; a scoped token's labels are added. If the start fails, nothing is left behind.",
+    authScopes: { operator: true },
     args: { input: t.arg({ type: CreateContainerInput, required: true }) },
     resolve: (_, { input }, ctx) => {
       const { command, args, env, labels, ...rest } = input;
-      return ctx.services.containers.create({
-        ...stripNulls(rest),
-        command: pickCommand(command, args),
-        env: toRecord(env),
-        labels: toRecord(labels),
-        ports: input.ports?.map((p) => stripNulls(p)) ?? undefined,
-        volumes: input.volumes?.map((v) => stripNulls(v)) ?? undefined,
-      });
+      return ctx.services.containers.create(
+        {
+          ...stripNulls(rest),
+          command: pickCommand(command, args),
+          env: toRecord(env),
+          labels: toRecord(labels),
+          ports: input.ports?.map((p) => stripNulls(p)) ?? undefined,
+          volumes: input.volumes?.map((v) => stripNulls(v)) ?? undefined,
+        },
+        ctx.requester,
+      );
     },
   }),
   startContainer: t.field({
     type: ContainerRef,
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }) },
-    resolve: (_, args, ctx) => ctx.services.containers.start(args.container),
+    resolve: async (_, args, ctx) => ctx.services.containers.start(await ctx.scopedRef(args.container)),
   }),
   stopContainer: t.field({
     type: ContainerRef,
     description: 'Sends SIGTERM, then SIGKILL after timeoutSeconds (default 10). Stopping a stopped container is a no-op.',
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), timeoutSeconds: t.arg.int({ required: false }) },
-    resolve: (_, args, ctx) => ctx.services.containers.stop(args.container, args.timeoutSeconds ?? undefined),
+    resolve: async (_, args, ctx) => ctx.services.containers.stop(await ctx.scopedRef(args.container), args.timeoutSeconds ?? undefined),
   }),
   restartContainer: t.field({
     type: ContainerRef,
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), timeoutSeconds: t.arg.int({ required: false }) },
-    resolve: (_, args, ctx) => ctx.services.containers.restart(args.container, args.timeoutSeconds ?? undefined),
+    resolve: async (_, args, ctx) => ctx.services.containers.restart(await ctx.scopedRef(args.container), args.timeoutSeconds ?? undefined),
   }),
   removeContainer: t.field({
     type: RemovedContainerRef,
     description: 'Without force, removing a running container is a CONFLICT.',
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), force: t.arg.boolean({ required: false }) },
-    resolve: (_, args, ctx) => ctx.services.containers.remove(args.container, args.force ?? false),
+    resolve: async (_, args, ctx) => ctx.services.containers.remove(await ctx.scopedRef(args.container), args.force ?? false),
   }),
 }));
 

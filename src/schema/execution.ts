@@ -42,11 +42,14 @@ builder.queryFields((t) => ({
     type: ExecutionRef,
     description: 'A recent execution, from the bounded in-memory history.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_, { id }, ctx) => {
+    resolve: async (_, { id }, ctx) => {
+    authScopes: { viewer: true },
       const execution = ctx.services.exec.get(String(id));
       if (!execution) throw notFound(`No such execution: ${id}`);
       return execution;
     },
+      // A scoped token sees only executions in containers it can see.
+      if (ctx.principal.scope) await ctx.inspect(execution.containerId);
   }),
 }));
 
@@ -64,9 +67,9 @@ builder.mutationFields((t) => ({
     type: ExecutionRef,
     description: 'Runs a command in a running container and waits for it. Give command or args.',
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: ExecInput, required: true }) },
-    resolve: (_, { container, input }, ctx) => {
+    resolve: async (_, { container, input }, ctx) => {
       const { command, args, env, ...rest } = input;
-      return ctx.services.exec.run(container, {
+      return ctx.services.exec.run(await ctx.scopedRef(container), {
         ...stripNulls(rest),
         command: pickCommand(command, args)!,
         env: toRecord(env),
@@ -74,3 +77,4 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+    authScopes: { operator: true },

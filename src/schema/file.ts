@@ -66,15 +66,17 @@ const WriteFileInput = builder.inputType('WriteFileInput', {
 builder.mutationFields((t) => ({
   writeFile: t.field({
     type: FileRef,
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: WriteFileInput, required: true }) },
-    resolve: (_, { container, input }, ctx) => ctx.services.files.write(container, stripNulls(input)),
+    resolve: async (_, { container, input }, ctx) => ctx.services.files.write(await ctx.scopedRef(container), stripNulls(input)),
   }),
   deleteFile: t.boolean({
+    authScopes: { operator: true },
     args: {
       container: t.arg.string({ required: true }),
       path: t.arg.string({ required: true }),
       recursive: t.arg.boolean({ required: false, defaultValue: false }),
     },
-    resolve: (_, args, ctx) => ctx.services.files.delete(args.container, args.path, args.recursive ?? false),
+    resolve: async (_, args, ctx) => ctx.services.files.delete(await ctx.scopedRef(args.container), args.path, args.recursive ?? false),
   }),
 }));

@@ -1,10 +1,12 @@
+import { withAuditLog } from '../auth/audit.js';
 import { builder } from './builder.js';
 import './scalars.js';
 import './container.js';
 import './execution.js';
+import './terminal.js';
 import './user.js';
 import './file.js';
 import './log.js';
 import './system.js';
 
-export const schema = builder.toSchema({ sortSchema: true });
+export const schema = withAuditLog(builder.toSchema({ sortSchema: true }));

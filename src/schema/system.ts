@@ -33,6 +33,6 @@ const ImageRef = builder.objectRef<ImageModel>('Image').implement({
 });
 
 builder.queryFields((t) => ({
-  health: t.field({ type: HealthRef, resolve: (_, __, ctx) => ctx.services.system.health() }),
-  images: t.field({ type: [ImageRef], description: 'Local images.', resolve: (_, __, ctx) => ctx.services.system.images() }),
+  health: t.field({ type: HealthRef, authScopes: { viewer: true }, resolve: (_, __, ctx) => ctx.services.system.health() }),
+  images: t.field({ type: [ImageRef], description: 'Local images.', authScopes: { viewer: true }, resolve: (_, __, ctx) => ctx.services.system.images() }),
 }));

@@ -32,15 +32,17 @@ builder.mutationFields((t) => ({
   addUser: t.field({
     type: UserRef,
     description: 'Adds an account with useradd, else adduser, else by editing the account files.',
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: AddUserInput, required: true }) },
-    resolve: (_, { container, input }, ctx) => ctx.services.users.add(container, stripNulls(input)),
+    resolve: async (_, { container, input }, ctx) => ctx.services.users.add(await ctx.scopedRef(container), stripNulls(input)),
   }),
   removeUser: t.boolean({
+    authScopes: { operator: true },
     args: {
       container: t.arg.string({ required: true }),
       username: t.arg.string({ required: true }),
       removeHome: t.arg.boolean({ required: false, defaultValue: false }),
     },
-    resolve: (_, args, ctx) => ctx.services.users.remove(args.container, args.username, args.removeHome ?? false),
+    resolve: async (_, args, ctx) => ctx.services.users.remove(await ctx.scopedRef(args.container), args.username, args.removeHome ?? false),
   }),
 }));

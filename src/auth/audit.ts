@@ -1,0 +1,53 @@
+import { defaultFieldResolver, type GraphQLField, type GraphQLSchema } from 'graphql';
+import { fromEngineError } from '../errors.js';
+import type { Context } from '../schema/context.js';
+
+type Args = Record<string, unknown>;
+
+/** Which container (or terminal, execution…) an action is about; every other argument stays out of the log. */
+function subjectOf(args: Args): { container?: unknown; id?: unknown } {
+  const input = args.input as Args | undefined;
+  return { container: args.container ?? input?.name, id: args.id };
+}
+
+function audit(ctx: Context, action: string, args: Args, outcome: string): void {
+  ctx.logger.info({ audit: true, tokenId: ctx.principal.tokenId, role: ctx.principal.role, action, ...subjectOf(args), outcome }, `audit ${action} ${outcome}`);
+}
+
+/** Whether a field needs more than the viewer role (Pothos keeps the field's options in its extensions). */
+function isAction(field: GraphQLField<unknown, Context>): boolean {
+  const scopes = (field.extensions?.pothosOptions as { authScopes?: Record<string, unknown> } | undefined)?.authScopes;
+  return !scopes || !scopes.viewer;
+}
+
+function wrap<R>(action: string, run: (ctx: Context, args: Args) => Promise<R>, ctx: Context, args: Args): Promise<R> {
+  return run(ctx, args).then(
+    (result) => {
+      audit(ctx, action, args, 'ok');
+      return result;
+    },
+    (error: unknown) => {
+      audit(ctx, action, args, fromEngineError(error).code);
+      throw error;
+    },
+  );
+}
+
+/**
+ * One structured audit line per mutation and per action subscription (an exec stream, a
+ * terminal): token id, action, container and outcome (ok or the error code). Arguments such as
+ * passwords, file content and commands are never logged. The wrappers sit outside the
+ * authorization checks, so refusals are audited too.
+ */
+export function withAuditLog(schema: GraphQLSchema): GraphQLSchema {
+  for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
+    const resolve = field.resolve ?? defaultFieldResolver;
+    field.resolve = (source, args, ctx: Context, info) => wrap(field.name, async () => resolve(source, args, ctx, info), ctx, args);
+  }
+  for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
+    const subscribe = field.subscribe;
+    if (!subscribe || !isAction(field)) continue;
+    field.subscribe = (source, args, ctx: Context, info) => wrap(field.name, async () => subscribe(source, args, ctx, info), ctx, args);
+  }
+  return schema;
+}

@@ -1,0 +1,96 @@
+import { realpathSync } from 'node:fs';
+import type { ContainerPolicyConfig } from '../config.js';
+import { badInput, forbidden } from '../errors.js';
+
+/** Who creates a container, as far as the policy cares. */
+export interface Requester {
+  /** Admins may use host-level options, when the policy allows them at all. */
+  admin: boolean;
+  /** A scoped requester may create only containers its scope covers; they get its labels. */
+  scope: { labels: Record<string, string>; allowsName(name: string): boolean } | null;
+}
+
+/** Anyone without a principal (e.g. an unauthenticated surface): no host-level options, no scope. */
+export const UNPRIVILEGED: Requester = { admin: false, scope: null };
+
+/** The parts of a container spec the policy reads and fills in. */
+export interface PolicySubject {
+  image: string;
+  name: string;
+  labels: Record<string, string>;
+  volumes: Array<{ source: string }>;
+  memoryBytes?: number;
+  cpus?: number;
+  pidsLimit?: number;
+  privileged: boolean;
+  hostNetwork: boolean;
+  hostPid: boolean;
+  hostIpc: boolean;
+  capAdd: string[];
+  devices: string[];
+}
+
+const HOST_OPTIONS = ['privileged', 'hostNetwork', 'hostPid', 'hostIpc'] as const;
+
+const globToRegExp = (pattern: string) =>
+  new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+const isUnder = (candidate: string, root: string) => root === '/' || candidate === root || candidate.startsWith(`${root}/`);
+
+/** A host path as the engine will see it, following symlinks where it exists on this machine. */
+function resolvedHostPath(source: string): string {
+  try {
+    return realpathSync.native(source);
+  } catch {
+    return source;
+  }
+}
+
+/**
+ * What a created container may ask of the host. Safe by default: no host namespaces,
+ * privileges, capabilities or devices (admins only, and only when the policy allows them), bind
+ * mounts only under the allowed roots, images only from the allowlist when one is set, and
+ * resource limits that default to the configured values and never exceed the maximums.
+ */
+export class ContainerPolicy {
+  private readonly images: RegExp[];
+
+  constructor(private readonly config: ContainerPolicyConfig) {
+    this.images = config.imageAllowlist.map(globToRegExp);
+  }
+
+  /** Checks a validated spec and returns it with the default limits and the scope's labels applied. */
+  apply<T extends PolicySubject>(spec: T, requester: Requester): T {
+    const hostOptions = [...HOST_OPTIONS.filter((option) => spec[option]), ...(spec.capAdd.length ? ['capAdd'] : []), ...(spec.devices.length ? ['devices'] : [])];
+    if (hostOptions.length && !(requester.admin && this.config.allowPrivilegedForAdmins)) {
+      throw forbidden(`The container policy does not allow ${hostOptions.join(', ')}${requester.admin ? '' : ' (admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)'}`);
+    }
+    for (const { source } of spec.volumes) {
+      if (!source.startsWith('/')) continue;
+      const real = resolvedHostPath(source);
+      if (!this.config.allowedBindRoots.some((root) => isUnder(source, root) && isUnder(real, root))) {
+        throw forbidden(`Bind mount of ${source} is not under an allowed root (ALLOWED_BIND_ROOTS); use a named volume`);
+      }
+    }
+    if (this.images.length && !this.images.some((pattern) => pattern.test(spec.image))) {
+      throw forbidden(`Image ${spec.image} is not in the image allowlist`);
+    }
+    if (requester.scope && !requester.scope.allowsName(spec.name)) {
+      throw forbidden(`The name ${spec.name} is outside this token's scope`);
+    }
+    return {
+      ...spec,
+      labels: { ...spec.labels, ...requester.scope?.labels },
+      memoryBytes: this.limit('memoryBytes', spec.memoryBytes, this.config.defaultMemoryBytes, this.config.maxMemoryBytes),
+      cpus: this.limit('cpus', spec.cpus, this.config.defaultCpus, this.config.maxCpus),
+      pidsLimit: this.limit('pidsLimit', spec.pidsLimit, this.config.defaultPidsLimit, this.config.maxPidsLimit),
+    };
+  }
+
+  private limit(field: string, requested: number | undefined, fallback: number, max: number): number {
+    if (requested === undefined) return fallback;
+    if (requested > max) throw badInput(`${field} must be at most ${max} (the configured maximum)`);
+    return requested;
+  }
+}
+
