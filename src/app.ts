@@ -8,7 +8,6 @@ import { Engine } from './engine/engine.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { createGraphQLHandler, maskError } from './http/graphql.js';
-import { createMetricsHandler } from './http/metrics.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
 
@@ -32,11 +31,8 @@ export function createApp(config: Config, logger: Logger): App {
   // A REST body carries at most one file, plus room for its JSON quoting and the other fields.
   const rest = createRestHandler(services, logger, { maxBodyBytes: config.maxFileBytes + 1024 * 1024 });
 
-  const metrics = createMetricsHandler(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }));
-
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/metrics') void metrics(req, res);
-    else if (isRestPath(req.url)) void rest(req, res);
+    if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga, {
@@ -68,7 +64,6 @@ export function createApp(config: Config, logger: Logger): App {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const drained = await services.pool.drain(config.shutdownTimeoutMs);
       if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
-      services.live.close();
       await ws.close();
       server.closeIdleConnections();
       for (const socket of sockets) socket.destroy();

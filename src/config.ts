@@ -66,9 +66,6 @@ const envSchema = z.object({
   MAX_CPUS: z.coerce.number().positive().max(1024).default(4),
 });
 
-export interface Config {
-  host: string;
-  port: number;
 /** Where the server may listen without tokens: only this machine can reach it. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -96,6 +93,9 @@ export interface QueryLimits {
   maxCost: number;
 }
 
+export interface Config {
+  host: string;
+  port: number;
   /** Explicit engine address, from DOCKER_HOST or CONTAINER_HOST. */
   engineHost?: string;
   maxWorkers: number;
@@ -106,9 +106,6 @@ export interface QueryLimits {
   maxOutputBytes: number;
   maxFileBytes: number;
   maxLogTail: number;
-}
-
-export class ConfigError extends Error {}
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -120,6 +117,9 @@ export class ConfigError extends Error {}
   maxWsPayloadBytes: number;
   maxSubscriptionsPerConnection: number;
   policy: ContainerPolicyConfig;
+}
+
+export class ConfigError extends Error {}
 
 /** Reads and validates the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -132,6 +132,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`);
   }
   const e = parsed.data;
+  const tokens = readTokens(e.AUTH_TOKENS, e.AUTH_TOKENS_FILE);
+  if (tokens.length === 0 && !isLoopback(e.HOST)) {
+    throw new ConfigError(`Refusing to listen on ${e.HOST} without authentication: set AUTH_TOKENS or AUTH_TOKENS_FILE, or HOST=127.0.0.1`);
+  }
+  for (const [limit, max] of [['DEFAULT_MEMORY_BYTES', 'MAX_MEMORY_BYTES'], ['DEFAULT_PIDS_LIMIT', 'MAX_PIDS_LIMIT'], ['DEFAULT_CPUS', 'MAX_CPUS']] as const) {
+    if (e[limit] > e[max]) throw new ConfigError(`Invalid ${limit}=${e[limit]}: must not exceed ${max}=${e[max]}`);
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -141,18 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     debug: e.DEBUG,
     logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
-  const tokens = readTokens(e.AUTH_TOKENS, e.AUTH_TOKENS_FILE);
-  if (tokens.length === 0 && !isLoopback(e.HOST)) {
-    throw new ConfigError(`Refusing to listen on ${e.HOST} without authentication: set AUTH_TOKENS or AUTH_TOKENS_FILE, or HOST=127.0.0.1`);
-  }
-  for (const [limit, max] of [['DEFAULT_MEMORY_BYTES', 'MAX_MEMORY_BYTES'], ['DEFAULT_PIDS_LIMIT', 'MAX_PIDS_LIMIT'], ['DEFAULT_CPUS', 'MAX_CPUS']] as const) {
-    if (e[limit] > e[max]) throw new ConfigError(`Invalid ${limit}=${e[limit]}: must not exceed ${max}=${e[max]}`);
-  }
     maxOutputBytes: e.MAX_OUTPUT_BYTES,
     maxFileBytes: e.MAX_FILE_BYTES,
     maxLogTail: e.MAX_LOG_TAIL,
-  };
-}
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     graphiql: e.GRAPHIQL,
@@ -179,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultCpus: e.DEFAULT_CPUS,
       maxCpus: e.MAX_CPUS,
     },
+  };
+}
 
 /** Tokens from AUTH_TOKENS (JSON) and AUTH_TOKENS_FILE (a JSON file), hashed at once. */
 function readTokens(inline: string | undefined, file: string | undefined): TokenRecord[] {

@@ -5,8 +5,8 @@ import { ContainerService } from './containers.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
 import { LogService } from './logs.js';
-import { SystemService } from './system.js';
 import { ContainerPolicy } from './policy.js';
+import { SystemService } from './system.js';
 import { UserService } from './users.js';
 
 /** How many past executions are kept for lookup. */

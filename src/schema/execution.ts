@@ -41,15 +41,15 @@ builder.queryFields((t) => ({
   execution: t.field({
     type: ExecutionRef,
     description: 'A recent execution, from the bounded in-memory history.',
+    authScopes: { viewer: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_, { id }, ctx) => {
-    authScopes: { viewer: true },
       const execution = ctx.services.exec.get(String(id));
       if (!execution) throw notFound(`No such execution: ${id}`);
-      return execution;
-    },
       // A scoped token sees only executions in containers it can see.
       if (ctx.principal.scope) await ctx.inspect(execution.containerId);
+      return execution;
+    },
   }),
 }));
 
@@ -66,6 +66,7 @@ builder.mutationFields((t) => ({
   exec: t.field({
     type: ExecutionRef,
     description: 'Runs a command in a running container and waits for it. Give command or args.',
+    authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: ExecInput, required: true }) },
     resolve: async (_, { container, input }, ctx) => {
       const { command, args, env, ...rest } = input;
@@ -77,4 +78,3 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
-    authScopes: { operator: true },

@@ -3,7 +3,6 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './container.js';
 import './execution.js';
-import './terminal.js';
 import './user.js';
 import './file.js';
 import './log.js';
