@@ -28,8 +28,7 @@ export function createApp(config: Config, logger: Logger): App {
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter });
-  // A REST body carries at most one file, plus room for its JSON quoting and the other fields.
-  const rest = createRestHandler(services, logger, { maxBodyBytes: config.maxFileBytes + 1024 * 1024 });
+  const rest = createRestHandler(services, logger, { authenticator, rateLimiter, maxBodyBytes: config.maxBodyBytes });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (isRestPath(req.url)) void rest(req, res);

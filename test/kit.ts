@@ -1,10 +1,10 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
 import { afterAll } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { CreateContainer, RemoveContainer } from './documents.js';
 import type { CreateContainerInput } from './gql/graphql.js';
 
 export const DEBIAN_IMAGE = 'localhost/podgraph/debian:bookworm';
@@ -33,9 +33,12 @@ export interface TestServer {
 }
 
 /** A real server on a free loopback port, against the engine of DOCKER_HOST; stopped after the file. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  logger: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+): Promise<TestServer> {
   const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', ...env });
-  const app = createApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const app = createApp(config, logger);
   const url = await app.start();
   const execute = async <T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers: Record<string, string> = {}) => {
     const response = await fetch(`${url}/graphql`, {

@@ -13,13 +13,16 @@ export class RawBody {
   constructor(readonly text: string) {}
 }
 
-/** Plain `fetch` against `/api/v1`, the way the original service's clients talk to it. */
-export function restClient(server: TestServer) {
+/** Plain `fetch` against `/api/v1`, the way the original service's clients talk to it; with a bearer token if given. */
+export function restClient(server: TestServer, token?: string) {
   return async (method: string, path: string, body?: unknown): Promise<RestAnswer> => {
     const text = body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body);
     const response = await fetch(`${server.url}/api/v1${path}`, {
       method,
-      headers: text === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(text === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       body: text,
     });
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');

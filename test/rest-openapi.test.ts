@@ -9,9 +9,10 @@ type Operation = { requestBody?: { content: Record<string, { schema: object }> }
 const operations = openApiDocument.paths as unknown as Record<string, Record<string, Operation>>;
 
 // zod resolves local refs under $defs only, so the components move there for checking.
-const underDefs = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('#/components/schemas/', '#/$defs/'));
+const underDefs = (value: object): Record<string, unknown> => JSON.parse(JSON.stringify(value).replaceAll('#/components/schemas/', '#/$defs/'));
 const defs = underDefs(openApiDocument.components.schemas);
-const compile = (schema: object) => z.fromJSONSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...underDefs(schema), $defs: defs });
+const compile = (schema: object) =>
+  z.fromJSONSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...underDefs(schema), $defs: defs } as Parameters<typeof z.fromJSONSchema>[0]);
 
 /** Fails unless the answer's status is documented for the operation and its body fits that status's schema. */
 function expectDocumented(method: string, path: string, answer: RestAnswer): void {
@@ -85,6 +86,20 @@ describe('REST OpenAPI document', async () => {
     }
     for (const route of ROUTES) expect([...exercised].some((e) => e.startsWith(`${route.method} ${route.path} 200`)), `${route.method} ${route.path} succeeded`).toBe(true);
     for (const status of [400, 404, 409]) expect([...exercised].some((e) => e.endsWith(` ${status}`)), `some operation answered ${status}`).toBe(true);
+  });
+
+  it('answers as documented when a token is missing, lacks the role or is over its rate', async () => {
+    const tokens = [
+      { id: 'viewer', role: 'viewer', token: 'viewer-token-0123456789' },
+      { id: 'operator', role: 'operator', token: 'operator-token-0123456789' },
+    ];
+    const secured = await startTestServer({ AUTH_TOKENS: JSON.stringify(tokens), RATE_LIMIT_BURST: '1', RATE_LIMIT_PER_SECOND: '0.1' });
+    expectDocumented('GET', '/containers', await restClient(secured)('GET', '/containers'));
+    expectDocumented('POST', '/containers/{name}/stop', await restClient(secured, tokens[0]!.token)('POST', `/containers/${name}/stop`));
+    const operator = restClient(secured, tokens[1]!.token);
+    const answers = [await operator('POST', `/containers/${name}/start`), await operator('POST', `/containers/${name}/start`)];
+    expect(answers.map((a) => a.status)).toContain(429);
+    for (const answer of answers) expectDocumented('POST', '/containers/{name}/start', answer);
   });
 
   it('answers as documented when the engine is unreachable', async () => {

@@ -18,7 +18,7 @@ describe('REST session', async () => {
     const answer = await rest('GET', '/containers');
     expect(answer.status).toBe(200);
     expect(answer.body.success).toBe(true);
-    return (answer.body.containers as Array<{ name: string }>).find((c) => c.name === name);
+    return (answer.body.containers as Array<{ name: string; status: string }>).find((c) => c.name === name);
   };
 
   describe.each(TEST_IMAGES)('on $label', ({ image }) => {

@@ -10,7 +10,7 @@ function subjectOf(args: Args): { container?: unknown; id?: unknown } {
   return { container: args.container ?? input?.name, id: args.id };
 }
 
-function audit(ctx: Context, action: string, args: Args, outcome: string): void {
+export function audit(ctx: Context, action: string, args: Args, outcome: string): void {
   ctx.logger.info({ audit: true, tokenId: ctx.principal.tokenId, role: ctx.principal.role, action, ...subjectOf(args), outcome }, `audit ${action} ${outcome}`);
 }
 

@@ -38,7 +38,11 @@ export interface InitialContext {
 /** The one place a request becomes a context: authenticates it (UNAUTHENTICATED otherwise) and scopes it. */
 export function createContext(services: Services, logger: Logger, authenticator: Authenticator, initial: InitialContext): Context {
   const token = initial.request ? bearerToken(initial.request.headers.get('authorization')) : connectionToken(initial.connectionParams);
-  const principal = authenticator.authenticate(token);
+  return contextFor(services, logger, authenticator.authenticate(token));
+}
+
+/** The context of an authenticated principal; REST builds its requests' access from it too. */
+export function contextFor(services: Services, logger: Logger, principal: Principal): Context {
   const inScope = (container: ScopedContainer) => !principal.scope || principal.scope.allows(container);
   const cache = new Map<string, Promise<ContainerModel>>();
   const inspect = (ref: string) => {

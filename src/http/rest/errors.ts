@@ -51,13 +51,17 @@ export function errorBody(error: AppError, type = typeOf(error.code)): ErrorBody
   return { success: false, error: { message: error.message, code: error.status, type }, timestamp: restTimestamp() };
 }
 
-/** Any failure as a status and the one error body; INTERNAL is logged with an id and masked. */
-export function toRestError(error: unknown, logger: Logger): { status: number; body: ErrorBody } {
+/**
+ * Any failure as a status and the one error body; INTERNAL is logged with an id and masked. A
+ * rate-limited client is told when to retry, in the standard header.
+ */
+export function toRestError(error: unknown, logger: Logger): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   const appError = withRestFieldNames(fromEngineError(error));
   if (appError.code === 'INTERNAL') {
     const errorId = randomUUID();
     logger.error({ errorId, err: error }, 'internal error');
     return { status: appError.status, body: errorBody(new AppError('INTERNAL', `Internal server error (id ${errorId})`)) };
   }
-  return { status: appError.status, body: errorBody(appError) };
+  const retryAfter = appError.details?.retryAfterSeconds;
+  return { status: appError.status, body: errorBody(appError), ...(retryAfter !== undefined && { headers: { 'retry-after': String(retryAfter) } }) };
 }

@@ -17,22 +17,28 @@ const success = { type: 'boolean', const: true };
 
 const ERROR_RESPONSES = {
   400: 'Missing or invalid field, a body that is not a JSON object, or invalid JSON (type ValidationError).',
+  401: 'No bearer token, or one that is not configured (only when AUTH_TOKENS is set).',
+  403: "The token's role may not use this route (viewer reads, operator acts), or the container policy refuses the request.",
   404: 'No such container or image.',
   408: 'The operation did not finish in time; its work was stopped.',
   409: 'Conflict with the current state: name in use, duplicate user, container running (remove without force) or not running.',
-  413: 'The request body is over the size bound.',
+  413: 'The request body is over the size bound (MAX_BODY_BYTES).',
+  429: "The token used its burst of actions; the Retry-After header says when to retry.",
   500: 'Unexpected failure; the message carries an id that the server log has (type InternalError).',
   503: 'The container engine cannot be reached.',
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
 
-/** The success answer plus the given error statuses, all with the one error body. */
+const errorResponses = (statuses: ErrorStatus[]) =>
+  Object.fromEntries(statuses.map((status) => [status, json(ERROR_RESPONSES[status], ref('Error'))]));
+
+/** Every route needs a token once tokens are configured. */
+const AUTH_ERRORS: ErrorStatus[] = [401, 403];
+
+/** The success answer plus the authentication errors and the given ones, all with the one error body. */
 function responses(description: string, schema: object, ...errors: ErrorStatus[]) {
-  return {
-    200: json(description, schema),
-    ...Object.fromEntries(errors.map((status) => [status, json(ERROR_RESPONSES[status], ref('Error'))])),
-  };
+  return { 200: json(description, schema), ...errorResponses([...AUTH_ERRORS, ...errors]) };
 }
 
 const nameParameter = {
@@ -46,6 +52,8 @@ const nameParameter = {
 const jsonBody = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
 
 const ENGINE_ERRORS: ErrorStatus[] = [408, 500, 503];
+/** Anything but a read counts against the token's rate limit. */
+const ACTION: ErrorStatus[] = [429, ...ENGINE_ERRORS];
 const WITH_BODY: ErrorStatus[] = [400, 413];
 
 export const openApiDocument = {
@@ -55,9 +63,11 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'The original REST surface, served from the same services as the GraphQL API at /graphql. ' +
-      'Every error answers with the Error body; an unknown path is a 404 and a known path with another method a 405.',
+      'Every error answers with the Error body; an unknown path is a 404 and a known path with another method a 405. ' +
+      'With AUTH_TOKENS set, every request needs a bearer token; the viewer role reads (GET), the operator role acts.',
   },
   servers: [{ url: '/api/v1' }],
+  security: [{ bearer: [] }, {}],
   paths: {
     '/health': {
       get: {
@@ -65,6 +75,7 @@ export const openApiDocument = {
         responses: {
           200: json('The engine answers.', ref('Healthy')),
           503: json('The engine cannot be reached.', ref('Unhealthy')),
+          ...errorResponses(AUTH_ERRORS),
         },
       },
     },
@@ -72,7 +83,7 @@ export const openApiDocument = {
       get: { summary: 'Uptime and worker pool', responses: responses('Server metrics.', ref('Metrics')) },
     },
     '/openapi.json': {
-      get: { summary: 'This document', responses: { 200: json('The OpenAPI document.', { type: 'object' }) } },
+      get: { summary: 'This document', responses: responses('The OpenAPI document.', { type: 'object' }) },
     },
     '/containers': {
       get: {
@@ -82,7 +93,7 @@ export const openApiDocument = {
       post: {
         summary: 'Create and start a container',
         requestBody: jsonBody('CreateContainerRequest'),
-        responses: responses('Created and started.', ref('ContainerCreated'), ...WITH_BODY, 404, 409, ...ENGINE_ERRORS),
+        responses: responses('Created and started.', ref('ContainerCreated'), ...WITH_BODY, 404, 409, ...ACTION),
       },
     },
     '/containers/{name}': {
@@ -97,21 +108,21 @@ export const openApiDocument = {
             schema: { type: 'string', enum: ['true', '1', 'yes', 'false', '0', 'no'] },
           },
         ],
-        responses: responses('Removed.', ref('ContainerRemoved'), 400, 404, 409, ...ENGINE_ERRORS),
+        responses: responses('Removed.', ref('ContainerRemoved'), 400, 404, 409, ...ACTION),
       },
     },
     '/containers/{name}/start': {
       post: {
         summary: 'Start a container',
         parameters: [nameParameter],
-        responses: responses('Started.', ref('ContainerStarted'), 400, 404, ...ENGINE_ERRORS),
+        responses: responses('Started.', ref('ContainerStarted'), 400, 404, ...ACTION),
       },
     },
     '/containers/{name}/stop': {
       post: {
         summary: 'Stop a container',
         parameters: [nameParameter],
-        responses: responses('Stopped.', ref('ContainerStopped'), 400, 404, ...ENGINE_ERRORS),
+        responses: responses('Stopped.', ref('ContainerStopped'), 400, 404, ...ACTION),
       },
     },
     '/containers/{name}/logs': {
@@ -129,7 +140,7 @@ export const openApiDocument = {
         summary: 'Run a command in a running container',
         parameters: [nameParameter],
         requestBody: jsonBody('ExecRequest'),
-        responses: responses('The command ran; a non-zero exit code is still a 200.', ref('ExecResult'), ...WITH_BODY, 404, 409, ...ENGINE_ERRORS),
+        responses: responses('The command ran; a non-zero exit code is still a 200.', ref('ExecResult'), ...WITH_BODY, 404, 409, ...ACTION),
       },
     },
     '/containers/{name}/users': {
@@ -137,7 +148,7 @@ export const openApiDocument = {
         summary: 'Add a user account in a running container',
         parameters: [nameParameter],
         requestBody: jsonBody('AddUserRequest'),
-        responses: responses('Created.', ref('UserCreated'), ...WITH_BODY, 404, 409, ...ENGINE_ERRORS),
+        responses: responses('Created.', ref('UserCreated'), ...WITH_BODY, 404, 409, ...ACTION),
       },
     },
     '/containers/{name}/files': {
@@ -145,11 +156,12 @@ export const openApiDocument = {
         summary: 'Write a file into a container',
         parameters: [nameParameter],
         requestBody: jsonBody('WriteFileRequest'),
-        responses: responses('Written.', ref('FileWritten'), ...WITH_BODY, 404, 409, ...ENGINE_ERRORS),
+        responses: responses('Written.', ref('FileWritten'), ...WITH_BODY, 404, 409, ...ACTION),
       },
     },
   },
   components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token from AUTH_TOKENS or AUTH_TOKENS_FILE.' } },
     schemas: {
       Error: object({ success: { type: 'boolean', const: false }, error: ref('ErrorDetail'), timestamp }),
       ErrorDetail: object({

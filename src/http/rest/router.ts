@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { audit } from '../../auth/audit.js';
+import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../../auth/rate-limit.js';
+import { ANONYMOUS, hasRole } from '../../auth/tokens.js';
 import type { Services } from '../../core/services.js';
-import { AppError, badInput, notFound } from '../../errors.js';
+import { AppError, badInput, forbidden, fromEngineError, notFound } from '../../errors.js';
+import { contextFor } from '../../schema/context.js';
 import { errorBody, toRestError } from './errors.js';
 import { readJsonObject } from './request.js';
 import { ROUTES, type RestResult, type Route } from './routes.js';
@@ -39,11 +44,17 @@ function matchPath(pattern: string, path: string): Record<string, string> | null
 }
 
 export interface RestHandlerOptions {
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
   /** Request bodies over this many bytes are refused with 413. */
   maxBodyBytes: number;
 }
 
-/** The `/api/v1` surface over the same services GraphQL uses; every answer is JSON. */
+/**
+ * The `/api/v1` surface over the same services GraphQL uses; every answer is JSON. The same
+ * tokens, roles, scopes, rate limit and audit log apply as on GraphQL: reading needs the viewer
+ * role; anything else acts, needs the operator role, takes from the token's bucket and is audited.
+ */
 export function createRestHandler(services: Services, logger: Logger, options: RestHandlerOptions) {
   async function dispatch(req: IncomingMessage): Promise<RestResult> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -60,12 +71,29 @@ export function createRestHandler(services: Services, logger: Logger, options: R
       const error = new AppError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allowed}`);
       return { status: error.status, body: errorBody(error), headers: { allow: allowed } };
     }
-    return match.route.handle({
-      services,
-      params: match.params,
-      query: url.searchParams,
-      body: () => readJsonObject(req, options.maxBodyBytes),
-    });
+
+    const { route, params } = match;
+    const ctx = contextFor(services, logger, options.authenticator.authenticate(bearerToken(req.headers.authorization)));
+    let body: Promise<Record<string, unknown>> | undefined;
+    const handle = () => {
+      const role = route.method === 'GET' ? 'viewer' : 'operator';
+      if (!hasRole(ctx.principal, role)) throw forbidden(`The ${ctx.principal.role} role may not use ${route.method} ${REST_BASE}${route.path}`);
+      return route.handle({ ctx, params, query: url.searchParams, body: () => (body ??= readJsonObject(req, options.maxBodyBytes)) });
+    };
+    if (route.method === 'GET') return handle();
+
+    const action = `${route.method} ${REST_BASE}${route.path}`;
+    const auditArgs = async () => ({ container: params.name, input: await body?.catch(() => undefined) });
+    try {
+      // With authentication off (loopback development) there is no token to count against.
+      if (ctx.principal !== ANONYMOUS) options.rateLimiter.take(ctx.principal.tokenId);
+      const result = await handle();
+      audit(ctx, action, await auditArgs(), 'ok');
+      return result;
+    } catch (error) {
+      audit(ctx, action, await auditArgs(), fromEngineError(error).code);
+      throw error;
+    }
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -1,13 +1,14 @@
 import type { ContainerModel } from '../../core/containers.js';
-import type { Services } from '../../core/services.js';
 import { AppError } from '../../errors.js';
+import type { Context } from '../../schema/context.js';
 import { toAddUserInput, toCreateContainerInput, toExecInput, toWriteFileInput } from './bodies.js';
 import { errorBody, restTimestamp } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { queryCount, queryFlag } from './request.js';
 
 export interface RestRequest {
-  services: Services;
+  /** The authenticated principal's access: services, scope checks and policy requester. */
+  ctx: Context;
   params: Record<string, string>;
   query: URLSearchParams;
   /** The JSON object body; read only by the routes that take one. */
@@ -44,8 +45,8 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/health',
-    async handle({ services }) {
-      const health = await services.system.health();
+    async handle({ ctx }) {
+      const health = await ctx.services.system.health();
       if (health.healthy) {
         return { body: { status: 'healthy', podman: 'connected', timestamp: restTimestamp(health.timestamp) } };
       }
@@ -56,7 +57,7 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/metrics',
-    async handle({ services }) {
+    async handle({ ctx: { services } }) {
       const uptime = services.system.uptimeSeconds();
       return {
         body: {
@@ -77,8 +78,8 @@ export const ROUTES: Route[] = [
   {
     method: 'GET',
     path: '/containers',
-    async handle({ services }) {
-      const containers = await services.containers.list();
+    async handle({ ctx }) {
+      const containers = (await ctx.services.containers.list()).filter(ctx.inScope);
       return {
         body: {
           success: true,
@@ -90,48 +91,51 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers',
-    async handle({ services, body }) {
-      const container = await services.containers.create(toCreateContainerInput(await body()));
+    async handle({ ctx, body }) {
+      const container = await ctx.services.containers.create(toCreateContainerInput(await body()), ctx.requester);
       return { body: { success: true, container: { id: shortId(container.id), name: container.name, status: statusWord(container) } } };
     },
   },
   {
     method: 'POST',
     path: '/containers/{name}/start',
-    async handle({ services, params }) {
-      const container = await services.containers.start(params.name);
+    async handle({ ctx, params }) {
+      const container = await ctx.services.containers.start(await ctx.scopedRef(params.name));
       return { body: { success: true, container: { name: container.name, status: 'started' } } };
     },
   },
   {
     method: 'POST',
     path: '/containers/{name}/stop',
-    async handle({ services, params }) {
-      const container = await services.containers.stop(params.name);
+    async handle({ ctx, params }) {
+      const container = await ctx.services.containers.stop(await ctx.scopedRef(params.name));
       return { body: { success: true, container: { name: container.name, status: 'stopped' } } };
     },
   },
   {
     method: 'DELETE',
     path: '/containers/{name}',
-    async handle({ services, params, query }) {
-      const removed = await services.containers.remove(params.name, queryFlag(query, 'force'));
+    async handle({ ctx, params, query }) {
+      const force = queryFlag(query, 'force');
+      const removed = await ctx.services.containers.remove(await ctx.scopedRef(params.name), force);
       return { body: { success: true, container: { name: removed.name, removed: true } } };
     },
   },
   {
     method: 'GET',
     path: '/containers/{name}/logs',
-    async handle({ services, params, query }) {
-      const entries = await services.logs.read(params.name, { tail: queryCount(query, 'tail'), timestamps: false });
+    async handle({ ctx, params, query }) {
+      const tail = queryCount(query, 'tail');
+      const entries = await ctx.services.logs.read(await ctx.scopedRef(params.name), { tail, timestamps: false });
       return { body: { success: true, container: { logs: entries.map((e) => `${e.message}\n`).join('') } } };
     },
   },
   {
     method: 'POST',
     path: '/containers/{name}/exec',
-    async handle({ services, params, body }) {
-      const execution = await services.exec.run(params.name, toExecInput(await body()));
+    async handle({ ctx, params, body }) {
+      const input = toExecInput(await body());
+      const execution = await ctx.services.exec.run(await ctx.scopedRef(params.name), input);
       if (execution.timedOut) {
         throw new AppError('TIMEOUT', `Command timed out after ${Math.round(execution.durationMs / 1000)} s; it was stopped`);
       }
@@ -143,16 +147,18 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers/{name}/users',
-    async handle({ services, params, body }) {
-      const user = await services.users.add(params.name, toAddUserInput(await body()));
+    async handle({ ctx, params, body }) {
+      const input = toAddUserInput(await body());
+      const user = await ctx.services.users.add(await ctx.scopedRef(params.name), input);
       return { body: { success: true, user: { username: user.username, created: true } } };
     },
   },
   {
     method: 'POST',
     path: '/containers/{name}/files',
-    async handle({ services, params, body }) {
-      const file = await services.files.write(params.name, toWriteFileInput(await body()));
+    async handle({ ctx, params, body }) {
+      const input = toWriteFileInput(await body());
+      const file = await ctx.services.files.write(await ctx.scopedRef(params.name), input);
       return { body: { success: true, file: { dest_path: file.path, size: file.size } } };
     },
   },

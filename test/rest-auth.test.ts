@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_LABEL, uniqueName } from './kit.js';
+import { expectError, restClient } from './rest-client.js';
+
+const VIEWER = 'viewer-token-0123456789';
+const OPERATOR = 'operator-token-0123456789';
+const SCOPED = 'scoped-token-0123456789';
+const TOKENS = JSON.stringify([
+  { id: 'viewer', role: 'viewer', token: VIEWER },
+  { id: 'operator', role: 'operator', token: OPERATOR },
+  { id: 'scoped', role: 'operator', token: SCOPED, scope: { name: 'pgt-scoped-*', labels: [`${TEST_LABEL}=1`] } },
+]);
+
+describe('REST under authentication: the same tokens, roles, scopes and rate limit as GraphQL', async () => {
+  // Containers are made through a server without tokens, on the same engine.
+  const open = await startTestServer();
+  const create = containerFactory(open);
+  const unscoped = await create(BUSYBOX_IMAGE);
+  const server = await startTestServer({ AUTH_TOKENS: TOKENS });
+
+  it('401 without a token or with an unknown one, on every route', async () => {
+    for (const path of ['/health', '/containers', `/containers/${unscoped.name}/logs`]) {
+      expectError(await restClient(server)('GET', path), 401, 'UnauthenticatedError');
+      expectError(await restClient(server, 'not-a-configured-token')('GET', path), 401, 'UnauthenticatedError');
+    }
+    expectError(await restClient(server)('POST', `/containers/${unscoped.name}/exec`, { command: 'true' }), 401, 'UnauthenticatedError');
+  });
+
+  it('403 for a viewer that acts; reading is allowed', async () => {
+    const viewer = restClient(server, VIEWER);
+    expect((await viewer('GET', '/containers')).status).toBe(200);
+    expect((await viewer('GET', `/containers/${unscoped.name}/logs`)).status).toBe(200);
+    expectError(await viewer('POST', `/containers/${unscoped.name}/exec`, { command: 'true' }), 403, 'ForbiddenError');
+    expectError(await viewer('DELETE', `/containers/${unscoped.name}?force=true`), 403, 'ForbiddenError');
+    expectError(await viewer('POST', '/containers', { image: BUSYBOX_IMAGE, name: uniqueName('viewer') }), 403, 'ForbiddenError');
+    expect((await restClient(server, OPERATOR)('POST', `/containers/${unscoped.name}/exec`, { command: 'true' })).status).toBe(200);
+  });
+
+  it('a scoped token sees and touches only its containers, and its creations carry its labels', async () => {
+    const scoped = restClient(server, SCOPED);
+    const mine = uniqueName('scoped');
+    const created = await scoped('POST', '/containers', { image: BUSYBOX_IMAGE, name: mine, command: 'sleep 300' });
+    try {
+      expect(created.status).toBe(200);
+      expect((await open.app.services.containers.get(mine)).labels[TEST_LABEL]).toBe('1');
+      const names = (await scoped('GET', '/containers')).body.containers.map((c: { name: string }) => c.name);
+      expect(names).toContain(mine);
+      expect(names).not.toContain(unscoped.name);
+      expect((await scoped('POST', `/containers/${mine}/exec`, { command: 'true' })).status).toBe(200);
+
+      for (const [method, path, body] of [
+        ['POST', `/containers/${unscoped.name}/exec`, { command: 'true' }],
+        ['GET', `/containers/${unscoped.name}/logs`, undefined],
+        ['POST', `/containers/${unscoped.name}/stop`, undefined],
+        ['DELETE', `/containers/${unscoped.name}?force=true`, undefined],
+      ] as const) {
+        expectError(await scoped(method, path, body), 404, 'PodmanAPIError');
+      }
+      expectError(await scoped('POST', '/containers', { image: BUSYBOX_IMAGE, name: uniqueName('outside') }), 403, 'ForbiddenError');
+    } finally {
+      await open.app.services.containers.remove(mine, true).catch(() => undefined);
+    }
+  });
+
+  it('429 with Retry-After once a token has used its burst of actions; reading is not counted', async () => {
+    const limited = await startTestServer({ AUTH_TOKENS: TOKENS, RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '0.1' });
+    const operator = restClient(limited, OPERATOR);
+    for (let i = 0; i < 2; i++) expect((await operator('POST', `/containers/${unscoped.name}/exec`, { command: 'true' })).status).toBe(200);
+    const refused = await operator('POST', `/containers/${unscoped.name}/exec`, { command: 'true' });
+    expectError(refused, 429, 'RateLimitedError');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await operator('GET', '/containers')).status).toBe(200);
+  });
+});
