@@ -111,7 +111,7 @@ const CreateContainerInput = builder.inputType('CreateContainerInput', {
     pidsLimit: t.int({ required: false }),
     init: t.boolean({ required: false, description: 'Run a tiny init as PID 1 so stops are fast. Default true.' }),
     tty: t.boolean({ required: false }),
-    privileged: t.boolean({ required: false, description: 'Admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set; likewise the host and device options below.' }),
+    privileged: t.boolean({ required: false, description: 'Admins only, and only when ALLOW_PRIVILEGED_FOR_ADMINS is set; so are hostNetwork, hostPid, hostIpc, capAdd and devices.' }),
     hostNetwork: t.boolean({ required: false }),
     hostPid: t.boolean({ required: false }),
     hostIpc: t.boolean({ required: false }),

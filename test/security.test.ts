@@ -1,0 +1,512 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import {
+  getIntrospectionQuery,
+  getNamedType,
+  getNullableType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  isScalarType,
+  print,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLFormattedError,
+  type GraphQLInputType,
+} from 'graphql';
+import { createClient } from 'graphql-ws';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createDockerClient, selectEngine } from '../src/engine/connect.js';
+import { schema } from '../src/schema/index.js';
+import { graphql } from './gql/index.js';
+import { BUSYBOX_IMAGE, startTestServer, TEST_LABEL, uniqueName, type Result } from './kit.js';
+
+const TOKENS = {
+  admin: 'admin-secret-token-000001',
+  operator: 'operator-secret-token-0002',
+  viewer: 'viewer-secret-token-000003',
+  scoped: 'scoped-secret-token-000004',
+  burst: 'burst-secret-token-0000005',
+};
+/** The label that puts a container in the scoped token's scope; unique to this run. */
+const LAB = `sec-${process.pid}-${Date.now().toString(36)}`;
+const PASSWORD = 'pa55-never-in-any-log';
+const bindRoot = mkdtempSync(path.join(tmpdir(), 'podgraph-bind-'));
+afterAll(() => rmSync(bindRoot, { recursive: true, force: true }));
+
+const AUTH_TOKENS = JSON.stringify([
+  { id: 'admin', role: 'admin', token: TOKENS.admin },
+  { id: 'operator', role: 'operator', token: TOKENS.operator },
+  { id: 'viewer', role: 'viewer', token: TOKENS.viewer },
+  { id: 'scoped', role: 'operator', token: TOKENS.scoped, scope: { labels: [`lab=${LAB}`] } },
+  { id: 'burst', role: 'operator', token: TOKENS.burst },
+]);
+
+const logLines: string[] = [];
+const server = await startTestServer(
+  { AUTH_TOKENS, ALLOWED_BIND_ROOTS: bindRoot, MAX_BODY_BYTES: '65536', MAX_WS_PAYLOAD_BYTES: '65536' },
+  pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
+);
+/** Tighter query and rate limits, no introspection, no GraphiQL, one allowed browser origin. */
+const strict = await startTestServer({
+  AUTH_TOKENS,
+  RATE_LIMIT_BURST: '15',
+  RATE_LIMIT_PER_SECOND: '0.1',
+  MAX_QUERY_DEPTH: '2',
+  MAX_ALIASES: '5',
+  MAX_QUERY_TOKENS: '200',
+  INTROSPECTION: 'false',
+  GRAPHIQL: 'false',
+  CORS_ORIGINS: 'https://lab.example',
+});
+
+type Token = keyof typeof TOKENS;
+type Outcome<T> = Result<T> & { status?: number; closeCode?: number };
+
+const bearer = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
+const codes = (result: Outcome<unknown>) => (result.errors ?? []).map((e) => e.extensions?.code);
+
+/** Every transport runs the same document the same way: HTTP POST, SSE and graphql-ws. */
+const transports = {
+  async http<T>(url: string, token: string | undefined, query: string, variables?: unknown): Promise<Outcome<T>> {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...bearer(token) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, ...((await response.json()) as Result<T>) };
+  },
+
+  /** Reads the first result of an SSE response (yoga's GraphQL over SSE), then hangs up. */
+  async sse<T>(url: string, token: string | undefined, query: string, variables?: unknown): Promise<Outcome<T>> {
+    const controller = new AbortController();
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(token) },
+      body: JSON.stringify({ query, variables }),
+      signal: controller.signal,
+    });
+    if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+      return { status: response.status, ...((await response.json()) as Result<T>) };
+    }
+    const decoder = new TextDecoder();
+    let text = '';
+    try {
+      for await (const chunk of response.body!) {
+        text += decoder.decode(chunk as Uint8Array, { stream: true });
+        const event = /event: next\ndata: (.*)\n\n/.exec(text);
+        if (event) return { status: response.status, ...(JSON.parse(event[1]!) as Result<T>) };
+        if (text.includes('event: complete')) break;
+      }
+    } finally {
+      controller.abort();
+    }
+    throw new Error(`no result in ${JSON.stringify(text)}`);
+  },
+
+  /** Runs one operation on its own graphql-ws connection; resolves with its first result or how it closed. */
+  ws<T>(url: string, token: string | undefined, query: string, variables?: unknown): Promise<Outcome<T>> {
+    const client = createClient({
+      url: `${url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: bearer(token),
+    });
+    return new Promise<Outcome<T>>((resolve) => {
+      const stop = client.subscribe<T>(
+        { query, variables: variables as Record<string, unknown> },
+        {
+          next: (result) => {
+            resolve(result as Outcome<T>);
+            stop();
+          },
+          error: (error) => {
+            if (Array.isArray(error)) resolve({ errors: error as GraphQLFormattedError[] });
+            else resolve({ closeCode: (error as { code?: number }).code });
+          },
+          complete: () => resolve({}),
+        },
+      );
+    }).finally(() => client.dispose());
+  },
+};
+const TRANSPORTS = Object.keys(transports) as Array<keyof typeof transports>;
+
+/** A typed document as a client on any transport sends it. */
+function send<T, V>(transport: keyof typeof transports, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) {
+  return transports[transport]<T>(target.url, token && TOKENS[token], print(document), variables);
+}
+
+const Health = graphql(`
+  query SecHealth {
+    health {
+      healthy
+    }
+  }
+`);
+
+const Containers = graphql(`
+  query SecContainers {
+    containers {
+      name
+      labels {
+        key
+        value
+      }
+    }
+  }
+`);
+
+const Container = graphql(`
+  query SecContainer($ref: String!) {
+    container(ref: $ref) {
+      id
+      name
+    }
+  }
+`);
+
+const Create = graphql(`
+  mutation SecCreate($input: CreateContainerInput!) {
+    createContainer(input: $input) {
+      id
+      name
+      state
+      labels {
+        key
+        value
+      }
+    }
+  }
+`);
+
+const Remove = graphql(`
+  mutation SecRemove($container: String!) {
+    removeContainer(container: $container, force: true) {
+      removed
+    }
+  }
+`);
+
+const Stop = graphql(`
+  mutation SecStop($container: String!) {
+    stopContainer(container: $container, timeoutSeconds: 0) {
+      state
+    }
+  }
+`);
+
+const Exec = graphql(`
+  mutation SecExec($container: String!, $command: String!) {
+    exec(container: $container, input: { command: $command }) {
+      id
+      stdout
+      exitCode
+    }
+  }
+`);
+
+const Execution = graphql(`
+  query SecExecution($id: ID!) {
+    execution(id: $id) {
+      id
+    }
+  }
+`);
+
+const WriteFile = graphql(`
+  mutation SecWriteFile($container: String!) {
+    writeFile(container: $container, input: { path: "/tmp/x", content: "x" }) {
+      size
+    }
+  }
+`);
+
+const AddUser = graphql(`
+  mutation SecAddUser($container: String!, $password: String!) {
+    addUser(container: $container, input: { username: "student", password: $password }) {
+      username
+    }
+  }
+`);
+
+const created: string[] = [];
+afterAll(async () => {
+  await Promise.all(created.map((name) => send('http', 'admin', Remove, { container: name })));
+});
+
+/** Creates a sleeping busybox container as `token`, with extra input. */
+async function create(token: Token, input: Record<string, unknown> = {}, prefix = 'sec') {
+  const name = uniqueName(prefix);
+  created.push(name);
+  return send('http', token, Create, {
+    input: { image: BUSYBOX_IMAGE, name, command: 'sleep 3600', labels: [{ name: TEST_LABEL, value: '1' }], ...input },
+  });
+}
+
+async function createOk(token: Token, input: Record<string, unknown> = {}) {
+  const result = await create(token, input);
+  if (!result.data) throw new Error(`create failed: ${JSON.stringify(result.errors)}`);
+  return result.data.createContainer;
+}
+
+/** A placeholder of the right GraphQL type for a required argument, so that only authorization can fail. */
+function placeholder(type: GraphQLInputType): string {
+  const named = getNamedType(type);
+  if (isListType(getNullableType(type))) return `[${placeholder(getNamedType(type))}]`;
+  if (isEnumType(named)) return named.getValues()[0]!.name;
+  if (isInputObjectType(named)) {
+    const fields = Object.values(named.getFields()).filter((f) => isNonNullType(f.type));
+    return `{ ${fields.map((f) => `${f.name}: ${placeholder(f.type)}`).join(', ')} }`;
+  }
+  if (isScalarType(named) && ['Int', 'Float'].includes(named.name)) return '1';
+  if (isScalarType(named) && named.name === 'Boolean') return 'false';
+  if (isScalarType(named) && named.name === 'DateTime') return '"2025-01-01T00:00:00Z"';
+  return '"x"';
+}
+
+/** A document calling `field` with placeholder arguments and selecting __typename. */
+function callOf(operation: 'mutation' | 'subscription', field: GraphQLField<unknown, unknown>): string {
+  const args = field.args.filter((a: GraphQLArgument) => isNonNullType(a.type)).map((a) => `${a.name}: ${placeholder(a.type)}`);
+  const selection = isScalarType(getNamedType(field.type)) ? '' : ' { __typename }';
+  return `${operation} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`;
+}
+
+const authScopesOf = (field: GraphQLField<unknown, unknown>) =>
+  (field.extensions?.pothosOptions as { authScopes?: Record<string, boolean> } | undefined)?.authScopes;
+
+describe('authentication', () => {
+  it.each(TRANSPORTS)('refuses a missing or wrong token over %s', async (transport) => {
+    for (const token of [undefined, 'not-a-configured-token-xyz']) {
+      const result = await transports[transport](server.url, token, print(Health));
+      if (transport === 'ws') {
+        expect(result.closeCode).toBe(4401);
+      } else {
+        expect(result.status).toBe(401);
+        expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+        expect(result.data ?? null).toBeNull();
+      }
+    }
+  });
+
+  it.each(TRANSPORTS)('accepts a configured token over %s', async (transport) => {
+    const result = await send(transport, 'viewer', Health);
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.health.healthy).toBe(true);
+  });
+
+  it('refuses to start on 0.0.0.0 without tokens, with one line and exit code 1', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, HOST: '0.0.0.0', PORT: '0', AUTH_TOKENS: '', AUTH_TOKENS_FILE: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([
+      'podgraph: Refusing to listen on 0.0.0.0 without authentication: set AUTH_TOKENS or AUTH_TOKENS_FILE, or HOST=127.0.0.1',
+    ]);
+  });
+});
+
+describe('roles', () => {
+  it('declares the roles of every root field where it is defined', () => {
+    for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      for (const field of Object.values(type?.getFields() ?? {})) {
+        expect(authScopesOf(field), `${type!.name}.${field.name}`).toBeDefined();
+      }
+    }
+  });
+
+  it('lets a viewer read but run no mutation at all', async () => {
+    expect((await send('http', 'viewer', Containers)).errors).toBeUndefined();
+    const mutations = Object.values(schema.getMutationType()!.getFields());
+    expect(mutations.length).toBeGreaterThanOrEqual(10);
+    for (const field of mutations) {
+      const result = await transports.http(server.url, TOKENS.viewer, callOf('mutation', field));
+      expect(codes(result), field.name).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  it('refuses a viewer any action subscription (exec, terminal input) when it starts', async () => {
+    const actions = Object.values(schema.getSubscriptionType()?.getFields() ?? {}).filter((f) => !authScopesOf(f)?.viewer);
+    for (const field of actions) {
+      const result = await transports.ws(server.url, TOKENS.viewer, callOf('subscription', field));
+      expect(codes(result), field.name).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  it.each(TRANSPORTS)('refuses a viewer a mutation over %s', async (transport) => {
+    expect(codes(await send(transport, 'viewer', Stop, { container: 'anything' }))).toEqual(['FORBIDDEN']);
+  });
+});
+
+describe('container scope', async () => {
+  const inside = await createOk('admin', { labels: [{ name: TEST_LABEL, value: '1' }, { name: 'lab', value: LAB }] });
+  const outside = await createOk('admin');
+  const outsideExec = await send('http', 'admin', Exec, { container: outside.name, command: 'true' });
+
+  it('lists only containers in scope', async () => {
+    const names = (await send('http', 'scoped', Containers)).data!.containers.map((c) => c.name);
+    expect(names).toContain(inside.name);
+    expect(names).not.toContain(outside.name);
+    const all = (await send('http', 'operator', Containers)).data!.containers.map((c) => c.name);
+    expect(all).toEqual(expect.arrayContaining([inside.name, outside.name]));
+  });
+
+  it.each(TRANSPORTS)('answers NOT_FOUND for a container out of scope over %s: read, exec, stop, write', async (transport) => {
+    expect(codes(await send(transport, 'scoped', Container, { ref: outside.name }))).toEqual(['NOT_FOUND']);
+    expect(codes(await send(transport, 'scoped', Container, { ref: outside.id }))).toEqual(['NOT_FOUND']);
+    expect(codes(await send(transport, 'scoped', Exec, { container: outside.name, command: 'true' }))).toEqual(['NOT_FOUND']);
+    expect(codes(await send(transport, 'scoped', Stop, { container: outside.name }))).toEqual(['NOT_FOUND']);
+    expect(codes(await send(transport, 'scoped', WriteFile, { container: outside.name }))).toEqual(['NOT_FOUND']);
+    expect(codes(await send(transport, 'scoped', Execution, { id: outsideExec.data!.exec.id }))).toEqual(['NOT_FOUND']);
+  });
+
+  it('lets a scoped operator work on containers in scope', async () => {
+    expect((await send('http', 'scoped', Container, { ref: inside.name })).data?.container.id).toBe(inside.id);
+    const exec = await send('ws', 'scoped', Exec, { container: inside.name, command: 'echo in scope' });
+    expect(exec.data?.exec.stdout).toBe('in scope\n');
+    expect((await send('http', 'admin', Execution, { id: outsideExec.data!.exec.id })).data?.execution.id).toBe(outsideExec.data!.exec.id);
+  });
+
+  it('gives containers a scoped token creates its labels, so it keeps seeing them', async () => {
+    const mine = await createOk('scoped', { labels: [{ name: TEST_LABEL, value: '1' }, { name: 'lab', value: 'other' }] });
+    expect(mine.labels).toContainEqual({ key: 'lab', value: LAB });
+    expect((await send('http', 'scoped', Container, { ref: mine.name })).data?.container.id).toBe(mine.id);
+  });
+});
+
+describe('container policy', () => {
+  const docker = createDockerClient(selectEngine(process.env.DOCKER_HOST));
+
+  it('refuses host bind mounts outside the allowed roots, even to admins', async () => {
+    for (const source of ['/', '/etc', `${bindRoot}-sibling`, path.dirname(bindRoot)]) {
+      for (const token of ['operator', 'admin'] as const) {
+        const result = await create(token, { volumes: [{ source, target: '/host' }] });
+        expect(codes(result), `${token} ${source}`).toEqual(['FORBIDDEN']);
+      }
+    }
+  });
+
+  it('allows bind mounts under an allowed root and named volumes', async () => {
+    const bound = await createOk('operator', { volumes: [{ source: bindRoot, target: '/data', readOnly: true }] });
+    expect(bound.state).toBe('RUNNING');
+  });
+
+  it('refuses privileged and host-level options to operators, and to admins unless the policy allows them', async () => {
+    const options = [{ privileged: true }, { hostNetwork: true }, { hostPid: true }, { hostIpc: true }, { capAdd: ['SYS_ADMIN'] }, { devices: ['/dev/kmsg'] }];
+    for (const option of options) {
+      expect(codes(await create('operator', option)), JSON.stringify(option)).toEqual(['FORBIDDEN']);
+      expect(codes(await create('admin', option)), JSON.stringify(option)).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  it('applies the default limits and refuses more than the maximum', async () => {
+    const limited = await createOk('operator');
+    const info = await docker.getContainer(limited.id).inspect();
+    expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
+    expect(info.HostConfig.PidsLimit).toBe(1024);
+    expect(info.HostConfig.NanoCpus).toBe(1e9);
+    const lowered = await createOk('operator', { memoryBytes: 64 * 1024 * 1024, pidsLimit: 64 });
+    expect((await docker.getContainer(lowered.id).inspect()).HostConfig.Memory).toBe(64 * 1024 * 1024);
+    expect(codes(await create('operator', { memoryBytes: 8 * 1024 ** 3 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await create('admin', { cpus: 64 }))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('query limits and introspection', () => {
+  const deep = 'query { containers { labels { key } } }';
+  const aliases = `query { ${Array.from({ length: 50 }, (_, i) => `a${i}: health { healthy }`).join(' ')} }`;
+  const tokens = `query { health { ${'healthy '.repeat(300)}} }`;
+
+  it.each(TRANSPORTS)('refuses depth, alias and token bombs over %s', async (transport) => {
+    for (const query of [deep, aliases, tokens]) {
+      const result = await transports[transport](strict.url, TOKENS.viewer, query);
+      expect(codes(result), query.slice(0, 40)).toEqual(['BAD_USER_INPUT']);
+      expect(result.data ?? null).toBeNull();
+    }
+    expect((await transports[transport](strict.url, TOKENS.viewer, 'query { health { healthy } }')).errors).toBeUndefined();
+  });
+
+  it('answers the introspection query GraphiQL sends under the default limits, and refuses it when switched off', async () => {
+    const query = getIntrospectionQuery();
+    expect((await transports.http(server.url, TOKENS.viewer, query)).errors).toBeUndefined();
+    const refused = await transports.http(strict.url, TOKENS.viewer, '{ __schema { queryType { name } } }');
+    expect(refused.data ?? null).toBeNull();
+    expect(new Set(codes(refused))).toEqual(new Set(['BAD_USER_INPUT']));
+  });
+
+  it('serves GraphiQL only when enabled', async () => {
+    const page = (url: string) => fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(await (await page(server.url)).text()).toContain('GraphiQL');
+    expect(await (await page(strict.url)).text()).not.toContain('GraphiQL');
+  });
+
+  it('allows only the configured browser origins, never a wildcard', async () => {
+    const preflight = (url: string, origin: string) =>
+      fetch(`${url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    expect((await preflight(strict.url, 'https://lab.example')).headers.get('access-control-allow-origin')).toBe('https://lab.example');
+    for (const url of [strict.url, server.url]) {
+      const response = await preflight(url, 'https://evil.example');
+      expect(response.headers.get('access-control-allow-origin') ?? '').not.toMatch(/evil|\*/);
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+});
+
+describe('bounds', () => {
+  it('refuses a request body over MAX_BODY_BYTES before reading it', async () => {
+    const result = await transports.http(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);
+    expect(result.status).toBe(413);
+    expect(codes(result)).toEqual(['PAYLOAD_TOO_LARGE']);
+  });
+
+  it('closes a WebSocket whose message is over MAX_WS_PAYLOAD_BYTES', async () => {
+    const result = await transports.ws(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);
+    expect(result.closeCode).toBe(1009);
+  });
+});
+
+describe('rate limit', () => {
+  it('refuses a burst of mutations past the bucket on every transport, with a retry hint', async () => {
+    const outcomes: Array<Outcome<unknown>> = [];
+    for (let i = 0; i < 15; i++) outcomes.push(await send('http', 'burst', Stop, { container: 'no-such-container' }, strict));
+    expect(outcomes.flatMap(codes).filter((c) => c === 'RATE_LIMITED')).toEqual([]);
+    const limited = await send('http', 'burst', Stop, { container: 'no-such-container' }, strict);
+    expect(limited.status).toBe(429);
+    expect(codes(limited)).toEqual(['RATE_LIMITED']);
+    expect(limited.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+    for (const transport of ['sse', 'ws'] as const) {
+      expect(codes(await send(transport, 'burst', Stop, { container: 'no-such-container' }, strict))).toEqual(['RATE_LIMITED']);
+    }
+    // Reads are not limited, nor are other tokens.
+    expect((await send('http', 'burst', Health, undefined, strict)).errors).toBeUndefined();
+    expect(codes(await send('http', 'operator', Stop, { container: 'no-such-container' }, strict))).toEqual(['NOT_FOUND']);
+  });
+});
+
+describe('audit log', () => {
+  it('writes one line per mutation with token, action, container and outcome, never a password', async () => {
+    const target = await createOk('admin', { labels: [{ name: TEST_LABEL, value: '1' }, { name: 'lab', value: LAB }] });
+    logLines.length = 0;
+    await send('http', 'scoped', AddUser, { container: target.name, password: PASSWORD });
+    await send('http', 'viewer', AddUser, { container: target.name, password: PASSWORD });
+    const audit = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.audit);
+    expect(audit).toEqual([
+      expect.objectContaining({ tokenId: 'scoped', role: 'operator', action: 'addUser', container: target.name, outcome: 'ok' }),
+      expect.objectContaining({ tokenId: 'viewer', role: 'viewer', action: 'addUser', container: target.name, outcome: 'FORBIDDEN' }),
+    ]);
+    expect(logLines.join('\n')).not.toContain(PASSWORD);
+    expect(logLines.join('\n')).not.toContain(TOKENS.scoped);
+  });
+});
+
