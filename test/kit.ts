@@ -5,6 +5,7 @@ import { afterAll } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
+import { CreateContainer, RemoveContainer } from './documents.js';
 import type { CreateContainerInput } from './gql/graphql.js';
 
 export const DEBIAN_IMAGE = 'localhost/podgraph/debian:bookworm';

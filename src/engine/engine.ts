@@ -202,7 +202,7 @@ export class Engine {
     });
     const onAbort = () => {
       timedOut = true;
-      void this.killMarked(id, marker).finally(() => stream.destroy());
+      void this.killMarked(id, marker, spec.user).finally(() => stream.destroy());
     };
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
@@ -218,26 +218,27 @@ export class Engine {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
-    collector.finish();
+    const captured = collector.finish();
     const exitCode = timedOut ? null : await this.execExitCode(exec);
     return {
       exitCode,
-      stdout: collector.text.stdout,
-      stderr: collector.text.stderr,
-      output: collector.combined,
-      truncated: collector.truncated,
+      ...captured,
       timedOut,
       startedAt,
       finishedAt: new Date(),
     };
   }
 
-  /** Kills every process in the container whose environment carries the given exec marker. */
-  async killMarked(id: string, marker: string): Promise<void> {
+  /**
+   * Kills every process in the container whose environment carries the given exec marker.
+   * `user` must be the one the exec ran as: without CAP_SYS_PTRACE, which containers lack,
+   * even root cannot read another user's /proc/PID/environ.
+   */
+  async killMarked(id: string, marker: string, user = '0'): Promise<void> {
     try {
       const exec = await this.docker.getContainer(id).exec({
         Cmd: ['/bin/sh', '-c', KILL_MARKED_PROCESSES, 'podgraph-kill', marker],
-        User: '0',
+        User: user,
         AttachStdout: true,
         AttachStderr: true,
       });

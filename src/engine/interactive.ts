@@ -126,6 +126,7 @@ export class EngineProcess {
 
   async resize({ cols, rows }: TerminalSize): Promise<void> {
     if (!this.spec.tty) throw conflict('Only a terminal can be resized');
+    if (this.ended) throw conflict('The process has exited');
     // engine.call treats Podman's 201 answer as the success it is.
     await this.engine.call(() => this.exec.resize({ h: rows, w: cols }));
   }
@@ -133,7 +134,7 @@ export class EngineProcess {
   /** Kills the process and everything it started, then drops the connection. Idempotent. */
   async kill(): Promise<void> {
     if (this.ended) return;
-    await this.engine.killMarked(this.containerId, this.marker);
+    await this.engine.killMarked(this.containerId, this.marker, this.spec.user);
     this.stream.destroy();
   }
 }

@@ -114,6 +114,14 @@ export class LineSplitter {
   }
 }
 
+export interface CapturedOutput {
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr in arrival order. */
+  output: string;
+  truncated: boolean;
+}
+
 /**
  * Collects a process's output up to a byte cap: stdout, stderr and both in arrival order.
  * Text is decoded incrementally per stream, so characters split across frames survive.
@@ -139,8 +147,10 @@ export class OutputCollector {
     this.append(stream, this.decoders[stream].write(kept));
   }
 
-  finish(): void {
+  /** Decodes what is left and returns everything collected. */
+  finish(): CapturedOutput {
     for (const stream of ['stdout', 'stderr'] as const) this.append(stream, this.decoders[stream].end());
+    return { ...this.text, output: this.combined, truncated: this.truncated };
   }
 
   private append(stream: StreamName, text: string): void {
