@@ -5,7 +5,7 @@ import { afterAll } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { CreateContainer, RemoveContainer } from './documents.js';
+import { CreateContainer, Exec, RemoveContainer } from './documents.js';
 import type { CreateContainerInput } from './gql/graphql.js';
 
 export const DEBIAN_IMAGE = 'localhost/podgraph/debian:bookworm';
@@ -67,6 +67,14 @@ export async function startTestServer(
   };
   afterAll(() => server.stop());
   return server;
+}
+
+// Read from /proc, as the Debian image has no ps.
+const PROCESS_LIST = 'for f in /proc/[0-9]*/cmdline; do tr "\\000" " " < "$f"; echo; done 2>/dev/null';
+
+/** The command lines of a container's processes, one a line. */
+export async function processList(server: TestServer, container: string): Promise<string> {
+  return (await server.ok(Exec, { container, input: { command: PROCESS_LIST } })).exec.stdout;
 }
 
 let counter = 0;
