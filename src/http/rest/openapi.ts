@@ -14,6 +14,7 @@ const object = (properties: Record<string, object>, required = Object.keys(prope
 const string = { type: 'string' };
 const timestamp = { type: 'string', description: 'UTC, ISO-8601 without zone and with microsecond digits, as the original service wrote it.' };
 const success = { type: 'boolean', const: true };
+const stringOrArgv = [string, { type: 'array', items: string, minItems: 1 }];
 
 const ERROR_RESPONSES = {
   400: 'Missing or invalid field, a body that is not a JSON object, or invalid JSON (type ValidationError).',
@@ -216,7 +217,7 @@ export const openApiDocument = {
           name: string,
           command: {
             description: 'A string is split into words as a shell would (quotes respected; no shell runs); a list is the argv.',
-            oneOf: [string, { type: 'array', items: string, minItems: 1 }],
+            oneOf: stringOrArgv,
           },
           environment: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
           ports: {
@@ -238,7 +239,7 @@ export const openApiDocument = {
         type: 'object',
         required: ['command'],
         properties: {
-          command: { description: 'A string runs through /bin/sh -c; a list runs as is.', oneOf: [string, { type: 'array', items: string, minItems: 1 }] },
+          command: { description: 'A string runs through /bin/sh -c; a list runs as is.', oneOf: stringOrArgv },
           user: { type: 'string', description: 'user, uid or user:group.' },
         },
       },

@@ -51,7 +51,7 @@ export const ROUTES: Route[] = [
         return { body: { status: 'healthy', podman: 'connected', timestamp: restTimestamp(health.timestamp) } };
       }
       const error = new AppError('ENGINE_UNAVAILABLE', health.engineError ?? 'Container engine unreachable');
-      return { status: 503, body: { ...errorBody(error), status: 'unhealthy', podman: 'disconnected' } };
+      return { status: error.status, body: { ...errorBody(error), status: 'unhealthy', podman: 'disconnected' } };
     },
   },
   {
