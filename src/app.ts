@@ -5,9 +5,12 @@ import type { Config } from './config.js';
 import { createServices, type Services } from './core/services.js';
 import { createDockerClient, selectEngine, type EngineAddress } from './engine/connect.js';
 import { Engine } from './engine/engine.js';
+import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { createGraphQLHandler, maskError } from './http/graphql.js';
+import { originAllowed } from './http/origin.js';
+import { errorBody } from './http/rest/errors.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
 
@@ -31,11 +34,13 @@ export function createApp(config: Config, logger: Logger): App {
   const rest = createRestHandler(services, logger, { authenticator, rateLimiter, maxBodyBytes: config.maxBodyBytes });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res);
     if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga, {
     authenticator,
+    allowedOrigins: config.corsOrigins,
     maxPayloadBytes: config.maxWsPayloadBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maskError: maskError(logger),
@@ -69,4 +74,10 @@ export function createApp(config: Config, logger: Logger): App {
       await closed;
     },
   };
+}
+
+function refuseOrigin(req: IncomingMessage, res: ServerResponse): void {
+  const error = new AppError('FORBIDDEN', `Requests from ${req.headers.origin} are not allowed (CORS_ORIGINS)`);
+  const body = isRestPath(req.url) ? errorBody(error) : { errors: [{ message: error.message, extensions: { code: error.code } }] };
+  res.writeHead(error.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

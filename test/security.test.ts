@@ -463,6 +463,44 @@ describe('query limits and introspection', () => {
   });
 });
 
+describe('cross-site requests', async () => {
+  // Authentication off: what a page on another site could otherwise do through a browser on this machine.
+  const open = await startTestServer();
+  const post = (url: string, urlPath: string, origin: string, body: string) =>
+    fetch(`${url}${urlPath}`, { method: 'POST', headers: { origin, 'content-type': 'text/plain' }, body });
+  const upgrade = (url: string, origin: string) =>
+    new Promise<number>((resolve) => {
+      const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { headers: { origin } });
+      socket.on('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('error', () => undefined);
+    });
+
+  it('refuses requests and WebSockets from other origins, on GraphQL and REST', async () => {
+    const graphqlRefusal = await post(open.url, '/graphql', 'https://evil.example', JSON.stringify({ query: 'mutation { removeContainer(container: "x") { removed } }' }));
+    expect(graphqlRefusal.status).toBe(403);
+    expect(((await graphqlRefusal.json()) as Result<unknown>).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const restRefusal = await post(open.url, '/api/v1/containers', 'https://evil.example', JSON.stringify({ image: 'x', name: 'x' }));
+    expect(restRefusal.status).toBe(403);
+    expect(await upgrade(open.url, 'https://evil.example')).toBe(403);
+    expect(await upgrade(open.url, 'null')).toBe(403);
+  });
+
+  it("accepts the server's own origin (GraphiQL) and the configured ones", async () => {
+    expect(await upgrade(open.url, open.url)).toBe(101);
+    expect(await upgrade(strict.url, 'https://lab.example')).toBe(101);
+    const own = await fetch(`${open.url}/graphql`, {
+      method: 'POST',
+      headers: { origin: open.url, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: print(Health) }),
+    });
+    expect(((await own.json()) as Result<{ health: { healthy: boolean } }>).data?.health.healthy).toBe(true);
+  });
+});
+
 describe('bounds', () => {
   it('refuses a request body over MAX_BODY_BYTES before reading it', async () => {
     const result = await transports.http(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, type OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -6,9 +6,12 @@ import { WebSocketServer } from 'ws';
 import { connectionToken, type Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../errors.js';
 import type { GraphQLHandler } from './graphql.js';
+import { originAllowed } from './origin.js';
 
 export interface WebSocketOptions {
   authenticator: Authenticator;
+  /** Browser origins besides the server's own (CORS_ORIGINS). */
+  allowedOrigins: readonly string[];
   /** Largest message a client may send over the socket. */
   maxPayloadBytes: number;
   /** Most operations running at once on one connection. */
@@ -23,7 +26,13 @@ export interface WebSocketOptions {
  * context) for every operation.
  */
 export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: WebSocketOptions) {
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
+  const wsServer = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: options.maxPayloadBytes,
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, status?: number) => void) =>
+      done(originAllowed(req, options.allowedOrigins), 403),
+  });
   // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports.
   wsServer.on('error', () => undefined);
   type Envelope = { execute: (a: ExecutionArgs) => OperationResult; subscribe: (a: ExecutionArgs) => OperationResult };
