@@ -58,6 +58,7 @@ const strict = await startTestServer({
   AUTH_TOKENS,
   RATE_LIMIT_BURST: '15',
   RATE_LIMIT_PER_SECOND: '0.1',
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: '2',
   MAX_QUERY_DEPTH: '2',
   MAX_ALIASES: '5',
   MAX_QUERY_TOKENS: '200',
@@ -506,6 +507,27 @@ describe('bounds', () => {
     const result = await transports.http(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);
     expect(result.status).toBe(413);
     expect(codes(result)).toEqual(['PAYLOAD_TOO_LARGE']);
+  });
+
+  it('bounds the operations running at once on one WebSocket', async () => {
+    const target = await createOk('admin');
+    const client = createClient({ url: `${strict.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: bearer(TOKENS.operator) });
+    const run = (command: string) =>
+      new Promise<Outcome<unknown>>((resolve) => {
+        client.subscribe(
+          { query: print(Exec), variables: { container: target.name, command } },
+          { next: (result) => resolve(result as Outcome<unknown>), error: (errors) => resolve({ errors: errors as GraphQLFormattedError[] }), complete: () => undefined },
+        );
+      });
+    try {
+      const running = [run('sleep 1'), run('sleep 1')];
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(codes(await run('true'))).toEqual(['RATE_LIMITED']);
+      expect((await Promise.all(running)).map(codes)).toEqual([[], []]);
+      expect(codes(await run('true'))).toEqual([]);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('closes a WebSocket whose message is over MAX_WS_PAYLOAD_BYTES', async () => {
