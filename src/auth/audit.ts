@@ -10,6 +10,7 @@ function subjectOf(args: Args): { container?: unknown; id?: unknown } {
   return { container: args.container ?? input?.name, id: args.id };
 }
 
+/** Writes one audit line (REST writes its own through here too). */
 export function audit(ctx: Context, action: string, args: Args, outcome: string): void {
   ctx.logger.info({ audit: true, tokenId: ctx.principal.tokenId, role: ctx.principal.role, action, ...subjectOf(args), outcome }, `audit ${action} ${outcome}`);
 }
@@ -20,8 +21,9 @@ function isAction(field: GraphQLField<unknown, Context>): boolean {
   return !scopes || !scopes.viewer;
 }
 
-function wrap<R>(action: string, run: (ctx: Context, args: Args) => Promise<R>, ctx: Context, args: Args): Promise<R> {
-  return run(ctx, args).then(
+/** Runs an action and audits its outcome, success or error code. */
+function audited<R>(ctx: Context, action: string, args: Args, run: () => Promise<R>): Promise<R> {
+  return run().then(
     (result) => {
       audit(ctx, action, args, 'ok');
       return result;
@@ -42,12 +44,12 @@ function wrap<R>(action: string, run: (ctx: Context, args: Args) => Promise<R>, 
 export function withAuditLog(schema: GraphQLSchema): GraphQLSchema {
   for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
     const resolve = field.resolve ?? defaultFieldResolver;
-    field.resolve = (source, args, ctx: Context, info) => wrap(field.name, async () => resolve(source, args, ctx, info), ctx, args);
+    field.resolve = (source, args, ctx: Context, info) => audited(ctx, field.name, args, async () => resolve(source, args, ctx, info));
   }
   for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
     const subscribe = field.subscribe;
     if (!subscribe || !isAction(field)) continue;
-    field.subscribe = (source, args, ctx: Context, info) => wrap(field.name, async () => subscribe(source, args, ctx, info), ctx, args);
+    field.subscribe = (source, args, ctx: Context, info) => audited(ctx, field.name, args, async () => subscribe(source, args, ctx, info));
   }
   return schema;
 }
