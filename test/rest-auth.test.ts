@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_LABEL, uniqueName } from './kit.js';
 import { expectError, restClient } from './rest-client.js';
@@ -16,7 +17,9 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
   const open = await startTestServer();
   const create = containerFactory(open);
   const unscoped = await create(BUSYBOX_IMAGE);
-  const server = await startTestServer({ AUTH_TOKENS: TOKENS });
+  const logLines: string[] = [];
+  const server = await startTestServer({ AUTH_TOKENS: TOKENS }, pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }));
+  const auditLines = () => logLines.map((line) => JSON.parse(line)).filter((entry) => entry.audit);
 
   it('401 without a token or with an unknown one, on every route', async () => {
     for (const path of ['/health', '/containers', `/containers/${unscoped.name}/logs`]) {
@@ -60,6 +63,20 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
     } finally {
       await open.app.services.containers.remove(mine, true).catch(() => undefined);
     }
+  });
+
+  it('audits every action with token, route, container and outcome, and never its arguments', async () => {
+    const operator = restClient(server, OPERATOR);
+    const before = auditLines().length;
+    await operator('POST', `/containers/${unscoped.name}/users`, { username: 'audited', password: 'audit-secret-pw' });
+    await restClient(server, VIEWER)('POST', `/containers/${unscoped.name}/stop`);
+    await operator('GET', '/containers');
+    const lines = auditLines().slice(before);
+    expect(lines).toEqual([
+      expect.objectContaining({ tokenId: 'operator', role: 'operator', action: 'POST /api/v1/containers/{name}/users', container: unscoped.name, outcome: 'ok' }),
+      expect.objectContaining({ tokenId: 'viewer', action: 'POST /api/v1/containers/{name}/stop', container: unscoped.name, outcome: 'FORBIDDEN' }),
+    ]);
+    expect(logLines.join('\n')).not.toContain('audit-secret-pw');
   });
 
   it('429 with Retry-After once a token has used its burst of actions; reading is not counted', async () => {
