@@ -31,7 +31,7 @@ export function createApp(config: Config, logger: Logger): App {
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter });
-  const rest = createRestHandler(services, logger, { authenticator, rateLimiter, maxBodyBytes: config.maxBodyBytes });
+  const rest = createRestHandler(services, logger, { authenticator, rateLimiter, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res);

@@ -79,6 +79,28 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
     expect(logLines.join('\n')).not.toContain('audit-secret-pw');
   });
 
+  it('answers browsers from CORS_ORIGINS only, preflight included', async () => {
+    const allowed = 'https://lab.example';
+    const cors = await startTestServer({ CORS_ORIGINS: allowed });
+    const call = (method: string, origin: string, headers: Record<string, string> = {}) =>
+      fetch(`${cors.url}/api/v1/containers`, { method, headers: { origin, ...headers } });
+
+    const preflight = await call('OPTIONS', allowed, { 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(allowed);
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
+    expect((await call('GET', allowed)).headers.get('access-control-allow-origin')).toBe(allowed);
+
+    for (const method of ['OPTIONS', 'GET']) {
+      const foreign = await call(method, 'https://elsewhere.example', { 'access-control-request-method': 'POST' });
+      expect(foreign.status).toBe(403);
+      expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    }
+    // Without CORS_ORIGINS no page but the server's own may call.
+    expect((await fetch(`${server.url}/api/v1/containers`, { method: 'OPTIONS', headers: { origin: allowed } })).status).toBe(403);
+  });
+
   it('429 with Retry-After once a token has used its burst of actions; reading is not counted', async () => {
     const limited = await startTestServer({ AUTH_TOKENS: TOKENS, RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '0.1' });
     const operator = restClient(limited, OPERATOR);

@@ -48,6 +48,8 @@ export interface RestHandlerOptions {
   rateLimiter: RateLimiter;
   /** Request bodies over this many bytes are refused with 413. */
   maxBodyBytes: number;
+  /** Browser origins allowed to call (CORS_ORIGINS, as for GraphQL); none by default, never with cookies. */
+  corsOrigins: string[];
 }
 
 /**
@@ -56,6 +58,11 @@ export interface RestHandlerOptions {
  * role; anything else acts, needs the operator role, takes from the token's bucket and is audited.
  */
 export function createRestHandler(services: Services, logger: Logger, options: RestHandlerOptions) {
+  const allowedOrigin = (req: IncomingMessage) => {
+    const origin = req.headers.origin;
+    return origin !== undefined && options.corsOrigins.includes(origin) ? origin : undefined;
+  };
+
   async function dispatch(req: IncomingMessage): Promise<RestResult> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.slice(REST_BASE.length);
@@ -68,6 +75,10 @@ export function createRestHandler(services: Services, logger: Logger, options: R
     const match = candidates.find((c) => c.route.method === req.method);
     if (!match) {
       const allowed = candidates.map((c) => c.route.method).join(', ');
+      if (req.method === 'OPTIONS' && allowedOrigin(req)) {
+        const preflight = { 'access-control-allow-methods': allowed, 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': '600' };
+        return { status: 204, headers: preflight };
+      }
       const error = new AppError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allowed}`);
       return { status: error.status, body: errorBody(error), headers: { allow: allowed } };
     }
@@ -103,10 +114,13 @@ export function createRestHandler(services: Services, logger: Logger, options: R
     } catch (error) {
       result = toRestError(error, logger);
     }
-    const text = JSON.stringify(result.body);
+    const origin = allowedOrigin(req);
+    const cors = origin && { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'allow, retry-after', vary: 'origin' };
+    const text = result.body === undefined ? '' : JSON.stringify(result.body);
     res.writeHead(result.status ?? 200, {
-      'content-type': 'application/json; charset=utf-8',
+      ...(text && { 'content-type': 'application/json; charset=utf-8' }),
       'content-length': Buffer.byteLength(text),
+      ...cors,
       ...result.headers,
     });
     res.end(text);

@@ -17,7 +17,8 @@ export interface RestRequest {
 
 export interface RestResult {
   status?: number;
-  body: unknown;
+  /** JSON; absent only for an answer without content (a CORS preflight). */
+  body?: unknown;
   headers?: Record<string, string>;
 }
 
