@@ -24,31 +24,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createDockerClient, selectEngine } from '../src/engine/connect.js';
 import { schema } from '../src/schema/index.js';
+import { authTokens, bearer, codes, sendAs, TOKENS, TRANSPORTS, transports, type Outcome, type Token, type Transport } from './auth-kit.js';
 import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, startTestServer, TEST_LABEL, uniqueName, type Result } from './kit.js';
 
-const TOKENS = {
-  admin: 'admin-secret-token-000001',
-  operator: 'operator-secret-token-0002',
-  viewer: 'viewer-secret-token-000003',
-  scoped: 'scoped-secret-token-000004',
-  burst: 'burst-secret-token-0000005',
-};
 /** The label that puts a container in the scoped token's scope; unique to this run. */
 const LAB = `sec-${process.pid}-${Date.now().toString(36)}`;
 const PASSWORD = 'pa55-never-in-any-log';
 const bindRoot = mkdtempSync(path.join(tmpdir(), 'podgraph-bind-'));
 afterAll(() => rmSync(bindRoot, { recursive: true, force: true }));
 
-const AUTH_TOKENS = JSON.stringify([
-  { id: 'admin', role: 'admin', token: TOKENS.admin },
-  { id: 'operator', role: 'operator', token: TOKENS.operator },
-  { id: 'viewer', role: 'viewer', token: TOKENS.viewer },
-  { id: 'scoped', role: 'operator', token: TOKENS.scoped, scope: { labels: [`lab=${LAB}`] } },
-  { id: 'burst', role: 'operator', token: TOKENS.burst },
-]);
-
 const logLines: string[] = [];
+const AUTH_TOKENS = authTokens(LAB);
 const server = await startTestServer(
   { AUTH_TOKENS, ALLOWED_BIND_ROOTS: bindRoot, MAX_BODY_BYTES: '65536', MAX_WS_PAYLOAD_BYTES: '65536' },
   pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
@@ -67,82 +54,8 @@ const strict = await startTestServer({
   CORS_ORIGINS: 'https://lab.example',
 });
 
-type Token = keyof typeof TOKENS;
-type Outcome<T> = Result<T> & { status?: number; closeCode?: number };
-
-const bearer = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
-const codes = (result: Outcome<unknown>) => (result.errors ?? []).map((e) => e.extensions?.code);
-
-/** Every transport runs the same document the same way: HTTP POST, SSE and graphql-ws. */
-const transports = {
-  async http<T>(url: string, token: string | undefined, query: string, variables?: unknown): Promise<Outcome<T>> {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...bearer(token) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return { status: response.status, ...((await response.json()) as Result<T>) };
-  },
-
-  /** Reads the first result of an SSE response (yoga's GraphQL over SSE), then hangs up. */
-  async sse<T>(url: string, token: string | undefined, query: string, variables?: unknown): Promise<Outcome<T>> {
-    const controller = new AbortController();
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(token) },
-      body: JSON.stringify({ query, variables }),
-      signal: controller.signal,
-    });
-    if (!response.headers.get('content-type')?.includes('text/event-stream')) {
-      return { status: response.status, ...((await response.json()) as Result<T>) };
-    }
-    const decoder = new TextDecoder();
-    let text = '';
-    try {
-      for await (const chunk of response.body!) {
-        text += decoder.decode(chunk as Uint8Array, { stream: true });
-        const event = /event: next\ndata: (.*)\n\n/.exec(text);
-        if (event) return { status: response.status, ...(JSON.parse(event[1]!) as Result<T>) };
-        if (text.includes('event: complete')) break;
-      }
-    } finally {
-      controller.abort();
-    }
-    throw new Error(`no result in ${JSON.stringify(text)}`);
-  },
-
-  /** Runs one operation on its own graphql-ws connection; resolves with its first result or how it closed. */
-  ws<T>(url: string, token: string | undefined, query: string, variables?: unknown): Promise<Outcome<T>> {
-    const client = createClient({
-      url: `${url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: bearer(token),
-    });
-    return new Promise<Outcome<T>>((resolve) => {
-      const stop = client.subscribe<T>(
-        { query, variables: variables as Record<string, unknown> },
-        {
-          next: (result) => {
-            resolve(result as Outcome<T>);
-            stop();
-          },
-          error: (error) => {
-            if (Array.isArray(error)) resolve({ errors: error as GraphQLFormattedError[] });
-            else resolve({ closeCode: (error as { code?: number }).code });
-          },
-          complete: () => resolve({}),
-        },
-      );
-    }).finally(() => client.dispose());
-  },
-};
-const TRANSPORTS = Object.keys(transports) as Array<keyof typeof transports>;
-
-/** A typed document as a client on any transport sends it. */
-function send<T, V>(transport: keyof typeof transports, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) {
-  return transports[transport]<T>(target.url, token && TOKENS[token], print(document), variables);
-}
+const send = <T, V>(transport: Transport, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) =>
+  sendAs(target.url, transport, token, document, variables);
 
 const Health = graphql(`
   query SecHealth {
