@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Authenticator, bearerToken, connectionToken } from '../../src/auth/authenticator.js';
 import { RateLimiter } from '../../src/auth/rate-limit.js';
@@ -32,6 +35,22 @@ describe('token configuration', () => {
     expect(auth.authenticate('another-long-secret-02')).toMatchObject({ tokenId: 'b', role: 'viewer' });
     expect(codeOf(() => auth.authenticate('another-long-secret-03'))).toBe('UNAUTHENTICATED');
     expect(codeOf(() => auth.authenticate(undefined))).toBe('UNAUTHENTICATED');
+  });
+
+  it('reads a token file, together with AUTH_TOKENS', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'podgraph-tokens-'));
+    try {
+      const file = path.join(dir, 'tokens.json');
+      const sha256 = createHash('sha256').update('file-held-secret-0003').digest('hex');
+      writeFileSync(file, JSON.stringify([{ id: 'from-file', role: 'operator', sha256, scope: { name: 'lab1-*' } }]));
+      const records = loadConfig({ AUTH_TOKENS_FILE: file, AUTH_TOKENS: JSON.stringify([{ id: 'inline', role: 'admin', token: SECRET }]) }).tokens;
+      const auth = new Authenticator(records);
+      expect(auth.authenticate('file-held-secret-0003')).toMatchObject({ tokenId: 'from-file', role: 'operator' });
+      expect(auth.authenticate(SECRET).tokenId).toBe('inline');
+      expect(() => loadConfig({ AUTH_TOKENS_FILE: path.join(dir, 'missing.json') })).toThrow(/^Invalid AUTH_TOKENS_FILE .*: ENOENT$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is off with no tokens: everyone is the anonymous admin', () => {
