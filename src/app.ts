@@ -9,6 +9,7 @@ import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { createGraphQLHandler, maskError } from './http/graphql.js';
+import { createMetricsHandler } from './http/metrics.js';
 import { originAllowed } from './http/origin.js';
 import { errorBody } from './http/rest/errors.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
@@ -33,9 +34,12 @@ export function createApp(config: Config, logger: Logger): App {
   const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter });
   const rest = createRestHandler(services, logger, { authenticator, rateLimiter, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
+  const metrics = createMetricsHandler(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }));
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res);
-    if (isRestPath(req.url)) void rest(req, res);
+    if (req.url === '/metrics') void metrics(req, res);
+    else if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga, {
@@ -68,6 +72,7 @@ export function createApp(config: Config, logger: Logger): App {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const drained = await services.pool.drain(config.shutdownTimeoutMs);
       if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
+      services.live.close();
       await ws.close();
       server.closeIdleConnections();
       for (const socket of sockets) socket.destroy();

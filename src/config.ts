@@ -40,6 +40,7 @@ const envSchema = z.object({
   MAX_OUTPUT_BYTES: integer(1024, 256 * 1024 * 1024).default(1024 * 1024),
   MAX_FILE_BYTES: integer(1, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_LOG_TAIL: integer(1, 1_000_000).default(10_000),
+  STREAM_QUEUE_BYTES: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
@@ -106,6 +107,8 @@ export interface Config {
   maxOutputBytes: number;
   maxFileBytes: number;
   maxLogTail: number;
+  /** Bytes one live-stream subscriber may have queued before it starts missing items. */
+  streamQueueBytes: number;
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxOutputBytes: e.MAX_OUTPUT_BYTES,
     maxFileBytes: e.MAX_FILE_BYTES,
     maxLogTail: e.MAX_LOG_TAIL,
+    streamQueueBytes: e.STREAM_QUEUE_BYTES,
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     graphiql: e.GRAPHIQL,

@@ -94,6 +94,24 @@ describe('createSubscriber', () => {
     await iterable.return();
   });
 
+  it('lets a producer that can wait go at the pace of the consumer', async () => {
+    const { iterable, state } = manual({ maxItems: 4 });
+    const first = iterable.next();
+    await tick();
+    for (let n = 1; n <= 4; n++) state.sink!.push({ n });
+    let ready = false;
+    void state.sink!.ready().then(() => (ready = true));
+    await first;
+    await tick();
+    // 1 is delivered; 2, 3 and 4 still fill more than half the queue.
+    expect(ready).toBe(false);
+    expect(await iterable.next()).toEqual({ value: { n: 2 }, done: false });
+    await tick();
+    expect(ready).toBe(true);
+    await iterable.return();
+    await expect(state.sink!.ready()).resolves.toBeUndefined();
+  });
+
   it('ends after delivering what was queued, and throws the end error last', async () => {
     const { iterable, state } = manual();
     void iterable.next().then(() => undefined);

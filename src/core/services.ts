@@ -4,6 +4,7 @@ import { WorkerPool } from '../engine/pool.js';
 import { ContainerService } from './containers.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
+import { LiveService } from './live.js';
 import { LogService } from './logs.js';
 import { ContainerPolicy } from './policy.js';
 import { SystemService } from './system.js';
@@ -11,6 +12,8 @@ import { UserService } from './users.js';
 
 /** How many past executions are kept for lookup. */
 const EXECUTION_HISTORY = 500;
+/** How long a live upstream stays open after its last subscriber, so quick reconnects reuse it. */
+const UPSTREAM_LINGER_MS = 250;
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -26,6 +29,7 @@ export function createServices(engine: Engine, config: Config) {
     exec: new ExecService(engine, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
     users: new UserService(engine, pool, containers, files),
     logs: new LogService(engine, pool, config.maxLogTail),
+    live: new LiveService(engine, pool, { queueBytes: config.streamQueueBytes, maxLogTail: config.maxLogTail, lingerMs: UPSTREAM_LINGER_MS }),
     system: new SystemService(engine, pool),
   };
 }

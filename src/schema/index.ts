@@ -6,6 +6,8 @@ import './execution.js';
 import './user.js';
 import './file.js';
 import './log.js';
+import './event.js';
+import './stats.js';
 import './system.js';
 
 export const schema = withAuditLog(builder.toSchema({ sortSchema: true }));

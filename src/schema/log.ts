@@ -1,7 +1,9 @@
+import type { LogEnd, LogLine } from '../core/live.js';
 import type { LogEntry } from '../core/logs.js';
 import { builder } from './builder.js';
 import { ContainerRef } from './container.js';
 import { DateTimeScalar } from './scalars.js';
+import { liveTarget, StreamGapRef } from './stream.js';
 
 export const LogStreamEnum = builder.enumType('LogStream', {
   values: { STDOUT: { value: 'stdout' }, STDERR: { value: 'stderr' } },
@@ -34,3 +36,66 @@ builder.objectField(ContainerRef, 'logs', (t) =>
       }),
   }),
 );
+
+const LogLineRef = builder.objectRef<LogLine>('LogLine').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Opaque and increasing; pass as `after` to resume right after this line.' }),
+    timestamp: t.field({ type: DateTimeScalar, resolve: (e) => e.timestamp }),
+    stream: t.field({ type: LogStreamEnum, resolve: (e) => e.stream }),
+    message: t.exposeString('message'),
+    truncated: t.exposeBoolean('truncated', { description: 'The line was longer than 64 KiB and was cut (the message ends with a marker).' }),
+  }),
+});
+
+const LogEndReasonEnum = builder.enumType('LogEndReason', {
+  values: {
+    STOPPED: { description: 'The container stopped; the subscription can be opened again after it restarts.' },
+    REMOVED: { description: 'The container was removed.' },
+    FAILED: { description: 'The engine ended the stream or could not be read; see message.' },
+  },
+});
+
+const LogEndRef = builder.objectRef<LogEnd>('LogEnd').implement({
+  description: 'The last event of a log subscription: why it stopped.',
+  fields: (t) => ({
+    reason: t.field({ type: LogEndReasonEnum, resolve: (e) => e.reason }),
+    exitCode: t.exposeInt('exitCode', { nullable: true }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const ContainerLogEventRef = builder.unionType('ContainerLogEvent', {
+  types: [LogLineRef, StreamGapRef, LogEndRef],
+  resolveType: (event) => ({ line: LogLineRef, gap: StreamGapRef, end: LogEndRef })[event.kind],
+});
+
+builder.subscriptionFields((t) => ({
+  containerLogs: t.field({
+    type: ContainerLogEventRef,
+    description:
+      'History (the last `tail` lines, lines since `since`, or every line after the cursor `after`) then live lines, ' +
+      'all with cursors. Ends with a LogEnd when the container stops or is removed.',
+    args: {
+      container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),
+      tail: t.arg.int({ required: false, description: 'History lines to start with (default 100; 0 for none; at most MAX_LOG_TAIL).' }),
+      since: t.arg({ type: DateTimeScalar, required: false, description: 'Start the history at this time.' }),
+      after: t.arg.string({ required: false, description: 'Resume after this cursor, with no gap and no repeated line.' }),
+      stdout: t.arg.boolean({ required: false, defaultValue: true }),
+      stderr: t.arg.boolean({ required: false, defaultValue: true }),
+      filter: t.arg.string({
+        required: false,
+        description: 'Only lines matching this regular expression (at most 256 characters; no backreferences or lookaround, so matching is linear-time).',
+      }),
+    },
+    subscribe: async (_root, args, ctx) =>
+      ctx.services.live.followLogs(await liveTarget(ctx, args.container), {
+        tail: args.tail ?? undefined,
+        since: args.since ?? undefined,
+        after: args.after ?? undefined,
+        stdout: args.stdout ?? undefined,
+        stderr: args.stderr ?? undefined,
+        filter: args.filter ?? undefined,
+      }),
+    resolve: (event) => event,
+  }),
+}));

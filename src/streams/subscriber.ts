@@ -7,13 +7,23 @@ import { Repeater } from 'graphql-yoga';
 export interface Sink<T> {
   /** Queues an item; false when it was dropped (queue full, or the subscriber has ended). */
   push(item: T): boolean;
-  /** Ends the subscriber once everything already queued has been delivered; with an error, it is thrown to the consumer last. */
+  /**
+   * Ends the subscriber once everything already queued has been delivered; with an error, it
+   * is thrown to the consumer last (graphql-ws reports it without an error code, so prefer a
+   * final item).
+   */
   end(error?: Error): void;
   /**
    * Queues `last` even when the queue is full (after any pending gap), then ends as `end()`
    * does: for a closing item the subscriber must not miss, such as an exit code.
    */
   finish(last: T): void;
+  /**
+   * Resolves once the queue has drained to half its limits (at once if it has), or the
+   * subscriber has closed: a producer that can wait, such as a history replay, goes at the
+   * consumer's pace this way instead of overflowing its queue.
+   */
+  ready(): Promise<void>;
   /** True once the subscriber has ended or its consumer has gone. */
   readonly closed: boolean;
 }
@@ -53,6 +63,13 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
     let wake: (() => void) | undefined;
     let ending: { error?: Error } | undefined;
     let closed = false;
+    let readyWaiters: (() => void)[] = [];
+    const releaseReady = () => {
+      if (readyWaiters.length === 0 || !(closed || queue.drainedToHalf())) return;
+      const waiters = readyWaiters;
+      readyWaiters = [];
+      for (const resolve of waiters) resolve();
+    };
     const sink: Sink<T> = {
       push(item) {
         if (closed || ending) return false;
@@ -70,6 +87,10 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
         queue.force(last);
         sink.end();
       },
+      ready() {
+        if (closed || queue.drainedToHalf()) return Promise.resolve();
+        return new Promise((resolve) => readyWaiters.push(resolve));
+      },
       get closed() {
         return closed || ending !== undefined;
       },
@@ -79,6 +100,7 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
       if (closed) return;
       closed = true;
       wake?.();
+      releaseReady();
       teardown?.();
     };
     void stop.then(close);
@@ -89,6 +111,7 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
       while (!closed) {
         const item = queue.take();
         if (item.present) {
+          releaseReady();
           await push(item.value);
           continue;
         }
@@ -164,7 +187,8 @@ export class BoundedQueue<T> {
     return maxBytes === undefined || this.items.length === 0 || this.bytes + size <= maxBytes;
   }
 
-  private drainedToHalf(): boolean {
+  /** Whether the queue holds at most half of what its limits allow. */
+  drainedToHalf(): boolean {
     const { maxItems, maxBytes } = this.limits;
     return this.items.length <= maxItems / 2 && (maxBytes === undefined || this.bytes <= maxBytes / 2);
   }

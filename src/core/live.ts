@@ -1,0 +1,371 @@
+import { z } from 'zod';
+import type { Engine } from '../engine/engine.js';
+import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample } from '../engine/live.js';
+import type { WorkerPool } from '../engine/pool.js';
+import type { StreamName } from '../engine/streams.js';
+import { fromEngineError } from '../errors.js';
+import { comparePositions, CursorClock, decodeCursor, encodeCursor, timestampNanos, type LogPosition } from '../streams/cursor.js';
+import { FanOutHub } from '../streams/hub.js';
+import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
+import type { ContainerState } from './containers.js';
+import { DEFAULT_LOG_TAIL } from './logs.js';
+import { linearPattern } from './pattern.js';
+import { containerRef, parseInput } from './validation.js';
+
+/** Told to a subscriber that could not keep up: it missed `missed` items after `resumeCursor`. */
+export interface StreamGap {
+  kind: 'gap';
+  missed: number;
+  resumeCursor: string | null;
+}
+
+export interface LogLine {
+  kind: 'line';
+  cursor: string;
+  position: LogPosition;
+  timestamp: Date;
+  stream: StreamName;
+  message: string;
+  truncated: boolean;
+}
+
+export type LogEndReason = 'STOPPED' | 'REMOVED' | 'FAILED';
+
+/** The last event of a log subscription: why it stopped. */
+export interface LogEnd {
+  kind: 'end';
+  reason: LogEndReason;
+  exitCode: number | null;
+  message: string;
+}
+
+export type LogEvent = LogLine | StreamGap | LogEnd;
+
+export interface ContainerEvent {
+  kind: 'event';
+  id: string;
+  name: string;
+  action: string;
+  time: Date;
+  /** The state the action leaves the container in, where it implies one. */
+  state: ContainerState | 'REMOVED' | null;
+  exitCode: number | null;
+}
+
+export interface ContainerStatsSample extends StatsSample {
+  kind: 'stats';
+}
+
+/** The container a live stream is about, already resolved (and scope-checked) by the caller. */
+export interface LiveTarget {
+  id: string;
+  name: string;
+  tty: boolean;
+}
+
+export interface LiveLimits {
+  /** Bytes one subscriber may have queued before it starts missing items. */
+  queueBytes: number;
+  maxLogTail: number;
+  /** How long an upstream stays open after its last subscriber left. */
+  lingerMs: number;
+}
+
+const cursorInput = z.string().max(40).refine((c) => decodeCursor(c) !== null, 'must be a cursor from an earlier log line');
+
+export const followLogsInput = z.object({
+  tail: z.number().int().min(0).optional(),
+  since: z.date().optional(),
+  after: cursorInput.optional(),
+  stdout: z.boolean().default(true),
+  stderr: z.boolean().default(true),
+  filter: linearPattern.optional(),
+});
+
+export const containerEventsInput = z.object({
+  containers: z.array(containerRef).max(100).optional(),
+  actions: z.array(z.string().min(1).max(64).regex(/^[a-z_:-]+$/, 'must be an engine action such as start or die')).max(32).optional(),
+});
+
+export const followStatsInput = z.object({
+  intervalMs: z.number().int().min(1000).max(60_000).default(1000),
+});
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+
+/** Per-item bookkeeping cost on top of its text, so tiny items are bounded too. */
+const ITEM_OVERHEAD = 128;
+/** Hard cap on queued items, whatever their size. */
+const MAX_QUEUED_ITEMS = 100_000;
+
+const EVENT_STATES: Record<string, ContainerState | 'REMOVED'> = {
+  create: 'CREATED',
+  start: 'RUNNING',
+  restart: 'RUNNING',
+  unpause: 'RUNNING',
+  pause: 'PAUSED',
+  die: 'EXITED',
+  stop: 'EXITED',
+  kill: 'EXITED',
+  died: 'EXITED',
+  destroy: 'REMOVED',
+  remove: 'REMOVED',
+};
+
+/** Gives a line its position: from its engine timestamp, in the order the lines were read. */
+function toLogLine(line: StampedLine, clock: CursorClock): LogLine {
+  // A line without a timestamp (never seen in practice) sorts right after the one before it.
+  const position = clock.next((line.timestamp ? timestampNanos(line.timestamp) : null) ?? 0n);
+  return {
+    kind: 'line',
+    cursor: encodeCursor(position),
+    position,
+    timestamp: new Date(Number(position.nanos / 1_000_000n)),
+    stream: line.stream,
+    message: line.text,
+    truncated: line.truncated,
+  };
+}
+
+const secondOf = (line: LogLine) => line.position.nanos / NANOS_PER_SECOND;
+
+/**
+ * Live logs, events and stats. Each kind has one upstream engine stream per container (one for
+ * all events) shared by every subscriber; each subscriber has its own bounded queue.
+ */
+export class LiveService {
+  readonly logHub: FanOutHub<LogLine | LogEnd>;
+  readonly eventHub: FanOutHub<ContainerEvent>;
+  readonly statsHub: FanOutHub<ContainerStatsSample>;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly pool: WorkerPool,
+    private readonly limits: LiveLimits,
+  ) {
+    this.logHub = new FanOutHub('logs', limits.lingerMs);
+    this.eventHub = new FanOutHub('events', limits.lingerMs);
+    this.statsHub = new FanOutHub('stats', limits.lingerMs);
+  }
+
+  get hubs() {
+    return [this.logHub, this.eventHub, this.statsHub] as const;
+  }
+
+  private queueLimits<T extends { kind: string }>(resumeCursor: (before: T | undefined) => string | null): QueueLimits<T | StreamGap> {
+    return {
+      maxItems: MAX_QUEUED_ITEMS,
+      maxBytes: this.limits.queueBytes,
+      sizeOf: (item) => ITEM_OVERHEAD + ('message' in item && typeof item.message === 'string' ? item.message.length : 0),
+      gap: (missed, before) => ({ kind: 'gap', missed, resumeCursor: resumeCursor(before as T | undefined) }),
+    };
+  }
+
+  /**
+   * History (tail, since, or everything after a cursor) then live lines, each with a cursor.
+   * Lines arriving while the history is read are held back and deduplicated by cursor, so the
+   * join is exact. Ends with a LogEnd when the container stops or is removed.
+   */
+  followLogs(target: LiveTarget, input: z.input<typeof followLogsInput>) {
+    const options = parseInput(followLogsInput, input);
+    const after = options.after ? decodeCursor(options.after) : null;
+    const tail = Math.min(options.tail ?? (after || options.since ? this.limits.maxLogTail : DEFAULT_LOG_TAIL), this.limits.maxLogTail);
+    const wanted = (line: LogLine) =>
+      (line.stream === 'stdout' ? options.stdout : options.stderr) && (!options.filter || options.filter.test(line.message));
+
+    return createSubscriber<LogEvent>(
+      this.queueLimits<LogEvent>((before) => (before?.kind === 'line' ? before.cursor : (options.after ?? null))),
+      (sink) => {
+        // Everything up to `seen` has been considered (delivered or filtered out).
+        let seen: LogPosition | null = after;
+        // Live items that arrive during the history replay, bounded like the queue itself; once
+        // over, later lines are only counted, so what was dropped is one contiguous stretch.
+        const held: (LogLine | LogEnd)[] = [];
+        let holding = true;
+        let heldBytes = 0;
+        let heldDropped = 0;
+        const hold = (item: LogLine | LogEnd) => {
+          const size = ITEM_OVERHEAD + item.message.length;
+          if (item.kind === 'line' && (heldDropped > 0 || heldBytes + size > this.limits.queueBytes)) heldDropped++;
+          else {
+            held.push(item);
+            heldBytes += size;
+          }
+        };
+        const deliver = (item: LogLine | LogEnd) => {
+          if (item.kind === 'end') return sink.finish(item);
+          if (seen && comparePositions(item.position, seen) <= 0) return;
+          seen = item.position;
+          if (wanted(item)) sink.push(item);
+        };
+        const leave = this.logHub.join(
+          target.id,
+          {
+            data: (item) => (holding ? hold(item) : deliver(item)),
+            end: (error) => {
+              const failed: LogEnd = { kind: 'end', reason: 'FAILED', exitCode: null, message: error?.message ?? 'log stream ended' };
+              if (holding) hold(failed);
+              else deliver(failed);
+            },
+          },
+          (handlers) => this.openLogUpstream(target, handlers),
+        );
+
+        // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
+        const replay = async () => {
+          const history = tail === 0 ? [] : await this.readHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+          const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
+          for (const line of history) {
+            if (sink.closed) return;
+            await sink.ready();
+            if (sinceNanos === null || line.position.nanos >= sinceNanos) deliver(line);
+          }
+          let lastHeld: LogLine | undefined;
+          let end: LogEnd | undefined;
+          for (let item = held.shift(); item; item = held.shift()) {
+            if (sink.closed) return;
+            heldBytes -= ITEM_OVERHEAD + item.message.length;
+            if (item.kind === 'end') {
+              end = item;
+              continue;
+            }
+            await sink.ready();
+            lastHeld = item;
+            deliver(item);
+          }
+          if (heldDropped > 0) sink.push({ kind: 'gap', missed: heldDropped, resumeCursor: lastHeld?.cursor ?? (seen ? encodeCursor(seen) : null) });
+          holding = false;
+          if (end) deliver(end);
+        };
+        replay().catch((error: unknown) => {
+          const mapped = fromEngineError(error);
+          sink.finish({ kind: 'end', reason: mapped.code === 'NOT_FOUND' ? 'REMOVED' : 'FAILED', exitCode: null, message: mapped.message });
+        });
+        return leave;
+      },
+    );
+  }
+
+  /**
+   * The last `tail` lines (since `since`, if given). Positions count lines from the start of a
+   * second, as the live stream does; so a read that the tail cut mid-second is read again from
+   * that second's start, or engines with second-precision timestamps (Podman) would number the
+   * same line differently on the two paths. Podman 4 also garbles long lines split into parts
+   * when it reads with a tail, so only Docker's (sub-second) tail reads are used as they are.
+   */
+  private async readHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
+    if (since) return (await this.readLines(target, { since: Math.floor(since.getTime() / 1000) })).slice(-tail);
+    const recent = await this.readLines(target, { tail });
+    if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent;
+    const firstSecond = secondOf(recent[0]!);
+    const fromSecondStart = await this.readLines(target, { since: Number(firstSecond) });
+    const inFirstSecond = (lines: LogLine[]) => lines.filter((line) => secondOf(line) === firstSecond).length;
+    return fromSecondStart.slice(Math.max(0, inFirstSecond(fromSecondStart) - inFirstSecond(recent)));
+  }
+
+  private async readLines(target: LiveTarget, window: { tail?: number; since?: number }): Promise<LogLine[]> {
+    const frames = await this.pool.run((signal) =>
+      this.engine.logs(target.id, target.tty, { ...window, timestamps: true, stdout: true, stderr: true }, signal),
+    );
+    const clock = new CursorClock();
+    return readStampedLines(frames, target.tty).map((line) => toLogLine(line, clock));
+  }
+
+  /** Follows from the start of the current second: the joins dedupe what history already gave. */
+  private openLogUpstream(target: LiveTarget, handlers: { data(item: LogLine | LogEnd): void; end(): void }) {
+    const clock = new CursorClock();
+    return followLogs(this.engine, target.id, target.tty, Math.floor(Date.now() / 1000), {
+      data: (line) => handlers.data(toLogLine(line, clock)),
+      end: (error) => {
+        void this.describeEnd(target, error?.message).then((end) => {
+          handlers.data(end);
+          handlers.end();
+        });
+      },
+    });
+  }
+
+  /** Why a container's log stream ended: it stopped (with its exit code) or is gone. */
+  private async describeEnd(target: LiveTarget, failure: string | undefined): Promise<LogEnd> {
+    try {
+      const info = await this.pool.run((signal) => this.engine.inspectContainer(target.id, signal));
+      if (info.State.Running && failure) return { kind: 'end', reason: 'FAILED', exitCode: null, message: failure };
+      const exitCode = info.State.ExitCode ?? null;
+      return { kind: 'end', reason: 'STOPPED', exitCode, message: `Container ${target.name} stopped (exit code ${exitCode})` };
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      if (mapped.code === 'NOT_FOUND') return { kind: 'end', reason: 'REMOVED', exitCode: null, message: `Container ${target.name} was removed` };
+      return { kind: 'end', reason: 'FAILED', exitCode: null, message: failure ?? mapped.message };
+    }
+  }
+
+  /** Container events from now on, optionally only some containers (names or IDs) and actions. */
+  containerEvents(input: z.input<typeof containerEventsInput>, visible: (event: ContainerEvent) => boolean = () => true) {
+    const filter = parseInput(containerEventsInput, input);
+    const containers = filter.containers && new Set(filter.containers);
+    const actions = filter.actions && new Set(filter.actions);
+    const wanted = (event: ContainerEvent) =>
+      (!containers || containers.has(event.name) || [...containers].some((ref) => event.id.startsWith(ref))) &&
+      (!actions || actions.has(event.action)) &&
+      visible(event);
+    return createSubscriber<ContainerEvent | StreamGap>(this.queueLimits<ContainerEvent>(() => null), (sink) =>
+      this.eventHub.join(
+        'all',
+        { data: (event) => wanted(event) && sink.push(event), end: () => sink.end() },
+        (handlers) =>
+          watchContainerEvents(this.engine, {
+            data: (event) => handlers.data(toContainerEvent(event)),
+            end: handlers.end,
+          }),
+      ),
+    );
+  }
+
+  /** Resource samples about every `intervalMs`; ends when the engine ends the stream. */
+  followStats(target: LiveTarget, input: z.input<typeof followStatsInput>) {
+    const { intervalMs } = parseInput(followStatsInput, input);
+    // Engines sample about once a second; allow for jitter so a 1 s interval takes every sample.
+    const spacing = intervalMs - 250;
+    return createSubscriber<ContainerStatsSample | StreamGap>(this.queueLimits<ContainerStatsSample>(() => null), (sink) => {
+      let last = 0;
+      return this.statsHub.join(
+        target.id,
+        {
+          data: (sample) => {
+            if (sample.read.getTime() - last < spacing) return;
+            last = sample.read.getTime();
+            sink.push(sample);
+          },
+          end: () => sink.end(),
+        },
+        (handlers) =>
+          followStats(this.engine, target.id, {
+            data: (sample) => handlers.data({ kind: 'stats', ...sample }),
+            end: handlers.end,
+          }),
+      );
+    });
+  }
+
+  /** Upstream streams and subscribers per kind, for metrics. */
+  counts() {
+    return this.hubs.map((hub) => ({ kind: hub.kind, upstreams: hub.upstreamCount, subscribers: hub.listenerCount }));
+  }
+
+  close(): void {
+    for (const hub of this.hubs) hub.closeAll();
+  }
+}
+
+function toContainerEvent(event: EngineEvent): ContainerEvent {
+  const exitCode = event.attributes.exitCode ?? event.attributes.containerExitCode;
+  return {
+    kind: 'event',
+    id: event.id,
+    name: event.name,
+    action: event.action,
+    time: new Date(Number(event.timeNano / 1_000_000n)),
+    state: EVENT_STATES[event.action] ?? null,
+    exitCode: exitCode !== undefined && /^-?\d+$/.test(exitCode) ? Number(exitCode) : null,
+  };
+}

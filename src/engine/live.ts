@@ -1,0 +1,245 @@
+import type { Readable } from 'node:stream';
+import { fromEngineError, type AppError } from '../errors.js';
+import type { Engine } from './engine.js';
+import { frameReader, LineSplitter, type Frame, type Line, type StreamName } from './streams.js';
+
+/** A long-lived engine stream; `close` is safe at any time, also before it has connected. */
+export interface Upstream {
+  close(): void;
+}
+
+export interface UpstreamHandlers<T> {
+  data(item: T): void;
+  /** Called once when the stream ends on its own: cleanly, or with the engine's error. */
+  end(error?: AppError): void;
+}
+
+export interface EngineEvent {
+  id: string;
+  name: string;
+  action: string;
+  /** Nanoseconds since the epoch, as the engine reports them. */
+  timeNano: bigint;
+  attributes: Record<string, string>;
+}
+
+export interface StatsSample {
+  read: Date;
+  cpuPercent: number | null;
+  memoryUsedBytes: number | null;
+  memoryLimitBytes: number | null;
+  networkRxBytes: number;
+  networkTxBytes: number;
+  pids: number | null;
+}
+
+/** A log line with the engine's timestamp (RFC 3339, to the second or the nanosecond). */
+export interface StampedLine extends Line {
+  timestamp: string | null;
+}
+
+const STAMP = /^(\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})) ?/;
+/** Longest timestamp prefix: nanoseconds and a zone offset. */
+const MAX_STAMP_BYTES = 40;
+
+/**
+ * Turns log frames read with timestamps on into lines. Without a TTY every frame is one log
+ * record with its own timestamp prefix, and an engine writes a long line as several records
+ * without newlines (Podman every 8 KiB): those are joined again, and the line keeps the time
+ * of its first part. A TTY stream has no frames, so there each line's prefix is read instead.
+ */
+export class StampedLineReader {
+  private readonly splitters = { stdout: new LineSplitter('stdout'), stderr: new LineSplitter('stderr') };
+  /** Timestamp of the line each stream has begun but not finished. */
+  private readonly open: Record<StreamName, string | null> = { stdout: null, stderr: null };
+
+  constructor(private readonly tty: boolean) {}
+
+  push(frame: Frame): StampedLine[] {
+    const splitter = this.splitters[frame.stream];
+    if (this.tty) return splitter.push(frame.data).map(stripStamp);
+    const head = frame.data.subarray(0, MAX_STAMP_BYTES).toString('latin1');
+    const match = STAMP.exec(head);
+    const stamp = match ? match[1]! : null;
+    const content = match ? frame.data.subarray(match[0].length) : frame.data;
+    const lines = splitter.push(content).map((line, i) => ({ ...line, timestamp: i === 0 && this.open[frame.stream] ? this.open[frame.stream] : stamp }));
+    const unfinished = content.length > 0 && content[content.length - 1] !== 0x0a;
+    this.open[frame.stream] = unfinished ? (lines.length === 0 && this.open[frame.stream]) || stamp : null;
+    return lines;
+  }
+
+  flush(): StampedLine[] {
+    return (['stdout', 'stderr'] as const).flatMap((stream) => {
+      const lines = this.splitters[stream].flush();
+      return this.tty ? lines.map(stripStamp) : lines.map((line) => ({ ...line, timestamp: this.open[stream] }));
+    });
+  }
+}
+
+function stripStamp(line: Line): StampedLine {
+  const match = STAMP.exec(line.text);
+  return match ? { ...line, text: line.text.slice(match[0].length), timestamp: match[1]! } : { ...line, timestamp: null };
+}
+
+/** Lines of a finished log read (frames in engine order). */
+export function readStampedLines(frames: Frame[], tty: boolean): StampedLine[] {
+  const reader = new StampedLineReader(tty);
+  return [...frames.flatMap((frame) => reader.push(frame)), ...reader.flush()];
+}
+
+/** Largest JSON object (an event or a stats sample) accepted from the engine. */
+const MAX_JSON_LINE = 1024 * 1024;
+
+/**
+ * Opens an engine stream and feeds its chunks to `onChunk` until it ends or is closed. The
+ * request is aborted when closed early, so no socket outlives its subscribers.
+ */
+function openStream(
+  request: (signal: AbortSignal) => Promise<unknown>,
+  onChunk: (chunk: Buffer) => void,
+  onEnd: () => void,
+  handlers: Pick<UpstreamHandlers<unknown>, 'end'>,
+): Upstream {
+  const controller = new AbortController();
+  let stream: Readable | undefined;
+  let finished = false;
+  const finish = (error?: AppError) => {
+    if (finished) return;
+    finished = true;
+    if (!controller.signal.aborted) handlers.end(error);
+  };
+  request(controller.signal).then(
+    (body) => {
+      stream = body as Readable;
+      if (controller.signal.aborted) {
+        stream.destroy();
+        return;
+      }
+      stream.on('data', (chunk: Buffer) => onChunk(chunk));
+      stream.once('end', () => {
+        onEnd();
+        finish();
+      });
+      stream.once('close', () => finish());
+      stream.once('error', (error) => finish(fromEngineError(error)));
+    },
+    (error: unknown) => finish(fromEngineError(error)),
+  );
+  return {
+    close() {
+      if (controller.signal.aborted) return;
+      controller.abort();
+      stream?.destroy();
+    },
+  };
+}
+
+/**
+ * Follows a container's logs (both streams, with timestamps) from `sinceSeconds` on, as lines.
+ * `tty` decides the format: the engines' content type cannot be trusted for that.
+ */
+export function followLogs(engine: Engine, id: string, tty: boolean, sinceSeconds: number, handlers: UpstreamHandlers<StampedLine>): Upstream {
+  const read = frameReader(tty);
+  const lines = new StampedLineReader(tty);
+  return openStream(
+    (signal) =>
+      engine.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, timestamps: true, since: sinceSeconds, abortSignal: signal }),
+    (chunk) => {
+      for (const frame of read(chunk)) for (const line of lines.push(frame)) handlers.data(line);
+    },
+    () => lines.flush().forEach((line) => handlers.data(line)),
+    handlers,
+  );
+}
+
+/** A reader of newline-delimited JSON objects; lines that do not parse are skipped. */
+function jsonLines(onObject: (value: Record<string, unknown>) => void): (chunk: Buffer) => void {
+  const splitter = new LineSplitter('stdout', MAX_JSON_LINE);
+  return (chunk) => {
+    for (const line of splitter.push(chunk)) {
+      if (line.truncated || !line.text.trim()) continue;
+      try {
+        onObject(JSON.parse(line.text) as Record<string, unknown>);
+      } catch {
+        // Not JSON: nothing a subscriber could use.
+      }
+    }
+  };
+}
+
+type RawEvent = {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  id?: string;
+  time?: number;
+  timeNano?: number | string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+};
+
+/** Follows the engine's container events (create, start, die, stop, destroy, ...). */
+export function watchContainerEvents(engine: Engine, handlers: UpstreamHandlers<EngineEvent>): Upstream {
+  return openStream(
+    (signal) => engine.docker.getEvents({ filters: { type: ['container'] }, abortSignal: signal } as object),
+    jsonLines((value) => {
+      const raw = value as RawEvent;
+      const action = raw.Action ?? raw.status;
+      const id = raw.Actor?.ID ?? raw.id;
+      if ((raw.Type && raw.Type !== 'container') || !action || !id) return;
+      const attributes = raw.Actor?.Attributes ?? {};
+      const timeNano = raw.timeNano !== undefined ? BigInt(raw.timeNano) : BigInt(raw.time ?? 0) * 1_000_000_000n;
+      handlers.data({ id, name: attributes.name ?? '', action, timeNano, attributes });
+    }),
+    () => undefined,
+    handlers,
+  );
+}
+
+type RawStats = {
+  read?: string;
+  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
+  pids_stats?: { current?: number };
+};
+
+/** CPU use since the previous sample as a percentage of one CPU, as `docker stats` shows it. */
+function cpuPercent(raw: RawStats): number | null {
+  const total = raw.cpu_stats?.cpu_usage?.total_usage;
+  const previousTotal = raw.precpu_stats?.cpu_usage?.total_usage;
+  const system = raw.cpu_stats?.system_cpu_usage;
+  const previousSystem = raw.precpu_stats?.system_cpu_usage;
+  if (total === undefined || previousTotal === undefined || !system || !previousSystem) return null;
+  const cpuDelta = total - previousTotal;
+  const systemDelta = system - previousSystem;
+  if (systemDelta <= 0 || cpuDelta < 0) return 0;
+  const cpus = raw.cpu_stats?.online_cpus || raw.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
+  return (cpuDelta / systemDelta) * cpus * 100;
+}
+
+export function toStatsSample(raw: RawStats): StatsSample {
+  const networks = Object.values(raw.networks ?? {});
+  const memory = raw.memory_stats;
+  // Like `docker stats`: page cache the kernel can reclaim does not count as used.
+  const cache = memory?.stats?.inactive_file ?? memory?.stats?.total_inactive_file ?? 0;
+  return {
+    read: raw.read && !raw.read.startsWith('0001-') ? new Date(raw.read) : new Date(),
+    cpuPercent: cpuPercent(raw),
+    memoryUsedBytes: memory?.usage !== undefined ? Math.max(0, memory.usage - cache) : null,
+    memoryLimitBytes: memory?.limit ?? null,
+    networkRxBytes: networks.reduce((sum, n) => sum + (n.rx_bytes ?? 0), 0),
+    networkTxBytes: networks.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0),
+    pids: raw.pids_stats?.current ?? null,
+  };
+}
+
+/** Follows a container's resource usage; the engines send about one sample a second. */
+export function followStats(engine: Engine, id: string, handlers: UpstreamHandlers<StatsSample>): Upstream {
+  return openStream(
+    (signal) => engine.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as object) as Promise<unknown>,
+    jsonLines((value) => handlers.data(toStatsSample(value as RawStats))),
+    () => undefined,
+    handlers,
+  );
+}

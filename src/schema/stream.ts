@@ -1,0 +1,19 @@
+import type { StreamGap } from '../core/live.js';
+import type { Context } from './context.js';
+import { builder } from './builder.js';
+
+export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement({
+  description:
+    'This subscriber could not keep up and missed items; the others were not slowed. Items flow again after it. ' +
+    'For logs, a new subscription with `after: resumeCursor` fetches exactly what was missed.',
+  fields: (t) => ({
+    missed: t.exposeInt('missed', { description: 'How many items were dropped.' }),
+    resumeCursor: t.exposeString('resumeCursor', { nullable: true, description: 'Cursor of the last item delivered before the gap.' }),
+  }),
+});
+
+/** The container a live stream is about, resolved through the context so its scope applies. */
+export async function liveTarget(ctx: Context, ref: string) {
+  const container = await ctx.inspect(ref);
+  return { id: container.id, name: container.name, tty: container.details?.tty ?? false };
+}

@@ -1,0 +1,51 @@
+/**
+ * Log cursors: a line's position as (engine timestamp in nanoseconds, index among lines with
+ * that same timestamp). Both the history read and the live stream derive it from the engine's
+ * own timestamps, so the same line gets the same cursor on either path and after a reconnect.
+ * Clients treat the encoded string as opaque.
+ */
+export interface LogPosition {
+  nanos: bigint;
+  index: number;
+}
+
+const ISO_NANOS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+const CURSOR = /^(\d{1,24})\.(\d{1,9})$/;
+
+/** An RFC 3339 timestamp with up to nanosecond precision, as nanoseconds since the epoch. */
+export function timestampNanos(text: string): bigint | null {
+  const match = ISO_NANOS.exec(text);
+  if (!match) return null;
+  const millis = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(millis)) return null;
+  return BigInt(millis) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+export function encodeCursor(position: LogPosition): string {
+  return `${position.nanos}.${position.index}`;
+}
+
+export function decodeCursor(cursor: string): LogPosition | null {
+  const match = CURSOR.exec(cursor);
+  return match ? { nanos: BigInt(match[1]!), index: Number(match[2]) } : null;
+}
+
+export function comparePositions(a: LogPosition, b: LogPosition): number {
+  if (a.nanos !== b.nanos) return a.nanos < b.nanos ? -1 : 1;
+  return a.index - b.index;
+}
+
+/**
+ * Hands out strictly increasing positions for lines read in engine order. A line stamped no
+ * later than the one before it (same nanosecond, or a rare reordering between stdout and
+ * stderr) takes the previous timestamp with the next index, so cursors never go backwards.
+ */
+export class CursorClock {
+  private last: LogPosition | undefined;
+
+  next(nanos: bigint): LogPosition {
+    const last = this.last;
+    this.last = last && nanos <= last.nanos ? { nanos: last.nanos, index: last.index + 1 } : { nanos, index: 0 };
+    return this.last;
+  }
+}

@@ -1,0 +1,87 @@
+import type { Upstream, UpstreamHandlers } from '../engine/live.js';
+import type { AppError } from '../errors.js';
+
+export interface Listener<T> {
+  data(item: T): void;
+  /** The upstream ended on its own; the listener has been removed. */
+  end(error?: AppError): void;
+}
+
+interface Channel<T> {
+  upstream?: Upstream;
+  listeners: Set<Listener<T>>;
+  closing?: NodeJS.Timeout;
+}
+
+/**
+ * Fan-out of one upstream engine stream per key (a container, or all events) to any number of
+ * listeners. The upstream opens with the first listener and closes `lingerMs` after the last
+ * one leaves, so a quick reconnect reuses it. Listeners must not block: each is a subscriber
+ * with its own bounded queue.
+ */
+export class FanOutHub<T> {
+  private readonly channels = new Map<string, Channel<T>>();
+
+  constructor(
+    /** What the upstreams carry (logs, stats, events), as metrics label them. */
+    readonly kind: string,
+    private readonly lingerMs: number,
+  ) {}
+
+  get upstreamCount(): number {
+    return this.channels.size;
+  }
+
+  get listenerCount(): number {
+    let count = 0;
+    for (const channel of this.channels.values()) count += channel.listeners.size;
+    return count;
+  }
+
+  /**
+   * Adds a listener to the key's upstream, opening it with `open` if there is none. Returns
+   * the function that removes the listener again (idempotent).
+   */
+  join(key: string, listener: Listener<T>, open: (handlers: UpstreamHandlers<T>) => Upstream): () => void {
+    let channel = this.channels.get(key);
+    if (!channel) {
+      const created: Channel<T> = { listeners: new Set() };
+      channel = created;
+      this.channels.set(key, created);
+      created.upstream = open({
+        data: (item) => {
+          for (const each of created.listeners) each.data(item);
+        },
+        end: (error) => {
+          if (this.channels.get(key) === created) this.channels.delete(key);
+          clearTimeout(created.closing);
+          const listeners = [...created.listeners];
+          created.listeners.clear();
+          for (const each of listeners) each.end(error);
+        },
+      });
+    }
+    clearTimeout(channel.closing);
+    channel.closing = undefined;
+    channel.listeners.add(listener);
+    const joined = channel;
+    return () => {
+      if (!joined.listeners.delete(listener) || joined.listeners.size > 0) return;
+      joined.closing = setTimeout(() => {
+        if (joined.listeners.size > 0) return;
+        if (this.channels.get(key) === joined) this.channels.delete(key);
+        joined.upstream?.close();
+      }, this.lingerMs);
+    };
+  }
+
+  /** Closes every upstream at once (shutdown); their listeners are not told. */
+  closeAll(): void {
+    for (const channel of this.channels.values()) {
+      clearTimeout(channel.closing);
+      channel.listeners.clear();
+      channel.upstream?.close();
+    }
+    this.channels.clear();
+  }
+}

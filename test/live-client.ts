@@ -1,0 +1,119 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type GraphQLFormattedError } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { TestServer } from './kit.js';
+
+/** One running subscription: what arrived so far, and how it ended. */
+export interface Watch<T> {
+  events: T[];
+  errors: GraphQLFormattedError[];
+  /** True once the server completed the subscription (or it failed). */
+  done: boolean;
+  /** Resolves once `predicate` holds for the events so far; fails after `timeoutMs`. */
+  until(predicate: (events: T[]) => boolean, timeoutMs?: number): Promise<T[]>;
+  stop(): void;
+}
+
+function createWatch<T>(): { watch: Watch<T>; next(event: T): void; fail(errors: GraphQLFormattedError[]): void; complete(): void } {
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((check) => check());
+  const watch: Watch<T> = {
+    events: [],
+    errors: [],
+    done: false,
+    stop: () => undefined,
+    until(predicate, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (predicate(watch.events)) {
+            finish();
+            resolve(watch.events);
+          } else if (watch.done) {
+            finish();
+            reject(new Error(`subscription ended first: ${JSON.stringify(watch.errors)} after ${watch.events.length} events`));
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out after ${watch.events.length} events: ${JSON.stringify(watch.events.slice(-3))}`));
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+  return {
+    watch,
+    next: (event) => {
+      watch.events.push(event);
+      notify();
+    },
+    fail: (errors) => {
+      watch.errors.push(...errors);
+      watch.done = true;
+      notify();
+    },
+    complete: () => {
+      watch.done = true;
+      notify();
+    },
+  };
+}
+
+/** A graphql-ws client for the test server, connected until `dispose()`. */
+export function wsClient(server: TestServer): Client {
+  return createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+}
+
+/** Subscribes over graphql-ws; every `next` payload's data is one event. */
+export function watchWs<T, V>(client: Client, document: TypedDocumentNode<T, V>, variables: V): Watch<T> {
+  const { watch, next, fail, complete } = createWatch<T>();
+  watch.stop = client.subscribe<T>(
+    { query: print(document), variables: variables as Record<string, unknown> },
+    {
+      next: (result) => (result.errors ? fail(result.errors as GraphQLFormattedError[]) : next(result.data as T)),
+      error: (error) => fail(Array.isArray(error) ? error : [{ message: String((error as Error)?.message ?? error) }]),
+      complete,
+    },
+  );
+  return watch;
+}
+
+/** Subscribes over server-sent events (yoga's own transport), with plain fetch. */
+export function watchSse<T, V>(server: TestServer, document: TypedDocumentNode<T, V>, variables: V): Watch<T> {
+  const { watch, next, fail, complete } = createWatch<T>();
+  const controller = new AbortController();
+  watch.stop = () => controller.abort();
+  void (async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: print(document), variables }),
+      signal: controller.signal,
+    });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const message = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const type = /^event: (.*)$/m.exec(message)?.[1];
+        const data = /^data: (.*)$/m.exec(message)?.[1];
+        if (type === 'complete') return complete();
+        if (!data) continue;
+        const result = JSON.parse(data) as { data?: T; errors?: GraphQLFormattedError[] };
+        if (result.errors) fail(result.errors);
+        else next(result.data as T);
+      }
+    }
+    complete();
+  })().catch((error: Error) => (error.name === 'AbortError' ? complete() : fail([{ message: error.message }])));
+  return watch;
+}
