@@ -1,8 +1,11 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
 import { createClient } from 'graphql-ws';
+import { afterAll } from 'vitest';
 import WebSocket from 'ws';
-import type { Result } from './kit.js';
+import { CreateContainer, RemoveContainer } from './documents.js';
+import type { CreateContainerInput } from './gql/graphql.js';
+import { BUSYBOX_IMAGE, TEST_LABEL, uniqueName, type Result } from './kit.js';
 
 /** One token per role, plus a scoped operator and a spare operator for rate-limit bursts. */
 export const TOKENS = {
@@ -101,4 +104,29 @@ export type Transport = keyof typeof transports;
 /** A typed document sent as `token` over a transport to the server at `url`. */
 export function sendAs<T, V>(url: string, transport: Transport, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V) {
   return transports[transport]<T>(url, token && TOKENS[token], print(document), variables);
+}
+
+/**
+ * Creates sleeping busybox containers as a token, through GraphQL (so the policy and scopes
+ * apply), and removes them all as admin after the file.
+ */
+export function containerMaker(url: string) {
+  const created: string[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((name) => sendAs(url, 'http', 'admin', RemoveContainer, { container: name, force: true })));
+  });
+  const create = (token: Token, input: Partial<CreateContainerInput> = {}) => {
+    const name = uniqueName('sec');
+    created.push(name);
+    return sendAs(url, 'http', token, CreateContainer, {
+      input: { image: BUSYBOX_IMAGE, name, command: 'sleep 3600', ...input, labels: [{ name: TEST_LABEL, value: '1' }, ...(input.labels ?? [])] },
+    });
+  };
+  /** Creates and fails unless the container runs. */
+  const createOk = async (token: Token, input: Partial<CreateContainerInput> = {}) => {
+    const result = await create(token, input);
+    if (!result.data) throw new Error(`create failed: ${JSON.stringify(result.errors)}`);
+    return result.data.createContainer;
+  };
+  return { create, createOk };
 }

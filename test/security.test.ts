@@ -24,9 +24,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createDockerClient, selectEngine } from '../src/engine/connect.js';
 import { schema } from '../src/schema/index.js';
-import { authTokens, bearer, codes, sendAs, TOKENS, TRANSPORTS, transports, type Outcome, type Token, type Transport } from './auth-kit.js';
+import { authTokens, bearer, codes, containerMaker, sendAs, TOKENS, TRANSPORTS, transports, type Outcome, type Token, type Transport } from './auth-kit.js';
 import { graphql } from './gql/index.js';
-import { BUSYBOX_IMAGE, startTestServer, TEST_LABEL, uniqueName, type Result } from './kit.js';
+import { startTestServer, type Result } from './kit.js';
 
 /** The label that puts a container in the scoped token's scope; unique to this run. */
 const LAB = `sec-${process.pid}-${Date.now().toString(36)}`;
@@ -54,6 +54,7 @@ const strict = await startTestServer({
   CORS_ORIGINS: 'https://lab.example',
 });
 
+const { create, createOk } = containerMaker(server.url);
 const send = <T, V>(transport: Transport, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) =>
   sendAs(target.url, transport, token, document, variables);
 
@@ -82,28 +83,6 @@ const Container = graphql(`
     container(ref: $ref) {
       id
       name
-    }
-  }
-`);
-
-const Create = graphql(`
-  mutation SecCreate($input: CreateContainerInput!) {
-    createContainer(input: $input) {
-      id
-      name
-      state
-      labels {
-        key
-        value
-      }
-    }
-  }
-`);
-
-const Remove = graphql(`
-  mutation SecRemove($container: String!) {
-    removeContainer(container: $container, force: true) {
-      removed
     }
   }
 `);
@@ -149,26 +128,6 @@ const AddUser = graphql(`
     }
   }
 `);
-
-const created: string[] = [];
-afterAll(async () => {
-  await Promise.all(created.map((name) => send('http', 'admin', Remove, { container: name })));
-});
-
-/** Creates a sleeping busybox container as `token`, with extra input. */
-async function create(token: Token, input: Record<string, unknown> = {}, prefix = 'sec') {
-  const name = uniqueName(prefix);
-  created.push(name);
-  return send('http', token, Create, {
-    input: { image: BUSYBOX_IMAGE, name, command: 'sleep 3600', labels: [{ name: TEST_LABEL, value: '1' }], ...input },
-  });
-}
-
-async function createOk(token: Token, input: Record<string, unknown> = {}) {
-  const result = await create(token, input);
-  if (!result.data) throw new Error(`create failed: ${JSON.stringify(result.errors)}`);
-  return result.data.createContainer;
-}
 
 /** A placeholder of the right GraphQL type for a required argument, so that only authorization can fail. */
 function placeholder(type: GraphQLInputType): string {
@@ -264,7 +223,7 @@ describe('roles', () => {
 });
 
 describe('container scope', async () => {
-  const inside = await createOk('admin', { labels: [{ name: TEST_LABEL, value: '1' }, { name: 'lab', value: LAB }] });
+  const inside = await createOk('admin', { labels: [{ name: 'lab', value: LAB }] });
   const outside = await createOk('admin');
   const outsideExec = await send('http', 'admin', Exec, { container: outside.name, command: 'true' });
 
@@ -293,7 +252,7 @@ describe('container scope', async () => {
   });
 
   it('gives containers a scoped token creates its labels, so it keeps seeing them', async () => {
-    const mine = await createOk('scoped', { labels: [{ name: TEST_LABEL, value: '1' }, { name: 'lab', value: 'other' }] });
+    const mine = await createOk('scoped', { labels: [{ name: 'lab', value: 'other' }] });
     expect(mine.labels).toContainEqual({ key: 'lab', value: LAB });
     expect((await send('http', 'scoped', Container, { ref: mine.name })).data?.container.id).toBe(mine.id);
   });
@@ -469,7 +428,7 @@ describe('rate limit', () => {
 
 describe('audit log', () => {
   it('writes one line per mutation with token, action, container and outcome, never a password', async () => {
-    const target = await createOk('admin', { labels: [{ name: TEST_LABEL, value: '1' }, { name: 'lab', value: LAB }] });
+    const target = await createOk('admin', { labels: [{ name: 'lab', value: LAB }] });
     logLines.length = 0;
     await send('http', 'scoped', AddUser, { container: target.name, password: PASSWORD });
     await send('http', 'viewer', AddUser, { container: target.name, password: PASSWORD });
