@@ -50,6 +50,8 @@ export interface ContainerEvent {
   /** The state the action leaves the container in, where it implies one. */
   state: ContainerState | 'REMOVED' | null;
   exitCode: number | null;
+  /** The engine's attributes for the container: its labels, plus name and image. */
+  labels: Record<string, string>;
 }
 
 export interface ContainerStatsSample extends StatsSample {
@@ -358,7 +360,8 @@ export class LiveService {
 }
 
 function toContainerEvent(event: EngineEvent): ContainerEvent {
-  const exitCode = event.attributes.exitCode ?? event.attributes.containerExitCode;
+  // Podman attaches a (stale) exit code to every event; only a death has a meaningful one.
+  const exitCode = event.action === 'die' ? (event.attributes.exitCode ?? event.attributes.containerExitCode) : undefined;
   return {
     kind: 'event',
     id: event.id,
@@ -367,5 +370,6 @@ function toContainerEvent(event: EngineEvent): ContainerEvent {
     time: new Date(Number(event.timeNano / 1_000_000n)),
     state: EVENT_STATES[event.action] ?? null,
     exitCode: exitCode !== undefined && /^-?\d+$/.test(exitCode) ? Number(exitCode) : null,
+    labels: event.attributes,
   };
 }

@@ -8,6 +8,12 @@ import { AppError } from '../errors.js';
 import type { GraphQLHandler } from './graphql.js';
 import { originAllowed } from './origin.js';
 
+/**
+ * Every client is pinged this often and cut off if it has not answered by the next ping, so a
+ * peer that vanished without closing frees its subscriptions and upstream streams.
+ */
+const KEEPALIVE_MS = 15_000;
+
 export interface WebSocketOptions {
   authenticator: Authenticator;
   /** Browser origins besides the server's own (CORS_ORIGINS). */
@@ -79,6 +85,7 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
       },
     },
     wsServer,
+    KEEPALIVE_MS,
   );
   return {
     wsServer,

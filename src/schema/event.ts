@@ -28,13 +28,16 @@ const ContainerEventMessageRef = builder.unionType('ContainerEventMessage', {
 builder.subscriptionFields((t) => ({
   containerEvents: t.field({
     type: ContainerEventMessageRef,
-    description: 'Container events from the engine as they happen.',
+    authScopes: { viewer: true },
+    description: "Container events from the engine as they happen, for the containers in the token's scope.",
     args: {
       containers: t.arg.stringList({ required: false, description: 'Only these containers (names or ID prefixes).' }),
       actions: t.arg.stringList({ required: false, description: 'Only these actions, e.g. ["start", "die"].' }),
     },
     subscribe: (_root, args, ctx) =>
-      ctx.services.live.containerEvents({ containers: args.containers ?? undefined, actions: args.actions ?? undefined }),
+      ctx.services.live.containerEvents({ containers: args.containers ?? undefined, actions: args.actions ?? undefined }, (event) =>
+        ctx.inScope({ name: event.name, labels: event.labels }),
+      ),
     resolve: (message) => message,
   }),
 }));

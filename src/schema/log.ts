@@ -72,6 +72,7 @@ const ContainerLogEventRef = builder.unionType('ContainerLogEvent', {
 builder.subscriptionFields((t) => ({
   containerLogs: t.field({
     type: ContainerLogEventRef,
+    authScopes: { viewer: true },
     description:
       'History (the last `tail` lines, lines since `since`, or every line after the cursor `after`) then live lines, ' +
       'all with cursors. Ends with a LogEnd when the container stops or is removed.',

@@ -37,6 +37,7 @@ const ServerStatsRef = builder.objectRef<{ streams: { kind: string; upstreams: n
 builder.queryFields((t) => ({
   serverStats: t.field({
     type: ServerStatsRef,
+    authScopes: { viewer: true },
     description: 'Live-stream fan-out: upstream engine streams and their subscribers (also at GET /metrics).',
     resolve: (_root, _args, ctx) => ({ streams: ctx.services.live.counts() }),
   }),
@@ -45,6 +46,7 @@ builder.queryFields((t) => ({
 builder.subscriptionFields((t) => ({
   containerStats: t.field({
     type: ContainerStatsEventRef,
+    authScopes: { viewer: true },
     description: 'CPU, memory, network and process counts about every `intervalMs`; ends when the engine ends the stream.',
     args: {
       container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),
