@@ -40,6 +40,7 @@ const server = await startTestServer(
   { AUTH_TOKENS, ALLOWED_BIND_ROOTS: bindRoot, MAX_BODY_BYTES: '65536', MAX_WS_PAYLOAD_BYTES: '65536' },
   pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
 );
+const strictLog: string[] = [];
 /** Tighter query and rate limits, no introspection, no GraphiQL, one allowed browser origin. */
 const strict = await startTestServer({
   AUTH_TOKENS,
@@ -52,7 +53,8 @@ const strict = await startTestServer({
   INTROSPECTION: 'false',
   GRAPHIQL: 'false',
   CORS_ORIGINS: 'https://lab.example',
-});
+}, pino({ level: 'info' }, { write: (line: string) => strictLog.push(line) }));
+const logLinesOf = (lines: string[]) => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
 const { create, createOk } = containerMaker(server.url);
 const send = <T, V>(transport: Transport, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) =>
@@ -420,6 +422,9 @@ describe('rate limit', () => {
     for (const transport of ['sse', 'ws'] as const) {
       expect(codes(await send(transport, 'burst', Stop, { container: 'no-such-container' }, strict))).toEqual(['RATE_LIMITED']);
     }
+    expect(logLinesOf(strictLog).filter((line) => line.outcome === 'RATE_LIMITED')).toContainEqual(
+      expect.objectContaining({ audit: true, tokenId: 'burst', action: 'stopContainer' }),
+    );
     // Reads are not limited, nor are other tokens.
     expect((await send('http', 'burst', Health, undefined, strict)).errors).toBeUndefined();
     expect(codes(await send('http', 'operator', Stop, { container: 'no-such-container' }, strict))).toEqual(['NOT_FOUND']);
@@ -432,7 +437,7 @@ describe('audit log', () => {
     logLines.length = 0;
     await send('http', 'scoped', AddUser, { container: target.name, password: PASSWORD });
     await send('http', 'viewer', AddUser, { container: target.name, password: PASSWORD });
-    const audit = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.audit);
+    const audit = logLinesOf(logLines).filter((line) => line.audit);
     expect(audit).toEqual([
       expect.objectContaining({ tokenId: 'scoped', role: 'operator', action: 'addUser', container: target.name, outcome: 'ok' }),
       expect.objectContaining({ tokenId: 'viewer', role: 'viewer', action: 'addUser', container: target.name, outcome: 'FORBIDDEN' }),

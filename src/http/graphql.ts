@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLErrorOptions } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type GraphQLErrorOptions } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { audit } from '../auth/audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import { ANONYMOUS } from '../auth/tokens.js';
@@ -86,19 +87,29 @@ const useQueryLimits = (limits: QueryLimits): Plugin =>
  * (loopback development) there is no token to count against.
  */
 const useRateLimit = (limiter: RateLimiter, mask: (error: unknown) => Error): Plugin<Context> => {
-  const take = (ctx: Context, stop: (result: { errors: Error[] }) => void) => {
-    if (ctx.principal === ANONYMOUS) return;
+  /** Whether the operation may run; if not, it ends with RATE_LIMITED. */
+  const take = (ctx: Context, stop: (result: { errors: Error[] }) => void): boolean => {
+    if (ctx.principal === ANONYMOUS) return true;
     try {
       limiter.take(ctx.principal.tokenId);
+      return true;
     } catch (error) {
       stop({ errors: [mask(error)] });
+      return false;
     }
   };
   return {
     onExecute: ({ args, setResultAndStopExecution }) => {
-      if (getOperationAST(args.document, args.operationName)?.operation === 'mutation') take(args.contextValue, setResultAndStopExecution);
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation !== 'mutation' || take(args.contextValue, setResultAndStopExecution)) return;
+      // Refused before any resolver ran, so the audit wrappers never saw these mutations.
+      for (const selection of operation.selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) audit(args.contextValue, selection.name.value, {}, 'RATE_LIMITED');
+      }
     },
-    onSubscribe: ({ args, setResultAndStopExecution }) => take(args.contextValue, setResultAndStopExecution),
+    onSubscribe: ({ args, setResultAndStopExecution }) => {
+      take(args.contextValue, setResultAndStopExecution);
+    },
   };
 };
 
