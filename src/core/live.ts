@@ -228,7 +228,8 @@ export class LiveService {
             if (sink.closed) return;
             heldBytes -= ITEM_OVERHEAD + item.message.length;
             if (item.kind === 'end') {
-              end = item;
+              // The upstream's own LogEnd comes first; a later one only says it went away.
+              end ??= item;
               continue;
             }
             await sink.ready();

@@ -62,9 +62,12 @@ export class StampedLineReader {
     const match = STAMP.exec(head);
     const stamp = match ? match[1]! : null;
     const content = match ? frame.data.subarray(match[0].length) : frame.data;
-    const lines = splitter.push(content).map((line, i) => ({ ...line, timestamp: i === 0 && this.open[frame.stream] ? this.open[frame.stream] : stamp }));
-    const unfinished = content.length > 0 && content[content.length - 1] !== 0x0a;
-    this.open[frame.stream] = unfinished ? (lines.length === 0 && this.open[frame.stream]) || stamp : null;
+    const started = this.open[frame.stream];
+    const lines = splitter.push(content).map((line, i) => ({ ...line, timestamp: (i === 0 && started) || stamp }));
+    if (content.length > 0) {
+      const unfinished = content[content.length - 1] !== 0x0a;
+      this.open[frame.stream] = unfinished ? (lines.length === 0 && started) || stamp : null;
+    }
     return lines;
   }
 

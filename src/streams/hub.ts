@@ -45,7 +45,8 @@ export class FanOutHub<T> {
   join(key: string, listener: Listener<T>, open: (handlers: UpstreamHandlers<T>) => Upstream): () => void {
     let channel = this.channels.get(key);
     if (!channel) {
-      const created: Channel<T> = { listeners: new Set() };
+      // The listener is in before the upstream opens, so nothing it emits at once is lost.
+      const created: Channel<T> = { listeners: new Set([listener]) };
       channel = created;
       this.channels.set(key, created);
       created.upstream = open({
