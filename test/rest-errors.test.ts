@@ -98,6 +98,7 @@ describe('REST errors', async () => {
     const small = restClient(await startTestServer({ MAX_BODY_BYTES: '65536' }));
     const answer = await small('POST', `${path}/files`, { dest_path: '/tmp/big', content: 'x'.repeat(100_000) });
     expectError(answer, 413, 'PayloadTooLargeError');
+    expect(answer.headers.get('connection')).toBe('close');
     expect((await small('POST', `${path}/files`, { dest_path: '/tmp/small', content: 'x'.repeat(60_000) })).status).toBe(200);
   });
 

@@ -13,7 +13,8 @@ function readBounded(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) refuse();
       else chunks.push(chunk);
     }
-    // Past the limit the rest is read and dropped, so the client is still reading when the 413 comes.
+    // Past the limit the rest is dropped until the 413 closes the connection; a client that is
+    // still sending then reads the answer rather than a reset.
     function refuse() {
       req.off('data', collect);
       req.resume();
