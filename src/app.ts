@@ -72,6 +72,10 @@ export function createApp(config: Config, logger: Logger): App {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const drained = await services.pool.drain(config.shutdownTimeoutMs);
       if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
+      // Before the sockets close, so every watcher still receives the process's end; delivering
+      // that last event takes only microtasks, which run before the next turn of the loop.
+      await Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
+      await new Promise((resolve) => setImmediate(resolve));
       services.live.close();
       await ws.close();
       server.closeIdleConnections();

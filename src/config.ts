@@ -40,6 +40,8 @@ const envSchema = z.object({
   MAX_OUTPUT_BYTES: integer(1024, 256 * 1024 * 1024).default(1024 * 1024),
   MAX_FILE_BYTES: integer(1, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_LOG_TAIL: integer(1, 1_000_000).default(10_000),
+  MAX_TERMINALS: integer(1, 10_000).default(50),
+  TERMINAL_IDLE_TIMEOUT: z.coerce.number().positive().max(7 * 24 * 3600).default(900),
   STREAM_QUEUE_BYTES: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
@@ -107,6 +109,10 @@ export interface Config {
   maxOutputBytes: number;
   maxFileBytes: number;
   maxLogTail: number;
+  /** Most interactive terminals open at once. */
+  maxTerminals: number;
+  /** A terminal nobody watches or types into for this long is closed. */
+  terminalIdleTimeoutMs: number;
   /** Bytes one live-stream subscriber may have queued before it starts missing items. */
   streamQueueBytes: number;
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
@@ -154,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxOutputBytes: e.MAX_OUTPUT_BYTES,
     maxFileBytes: e.MAX_FILE_BYTES,
     maxLogTail: e.MAX_LOG_TAIL,
+    maxTerminals: e.MAX_TERMINALS,
+    terminalIdleTimeoutMs: e.TERMINAL_IDLE_TIMEOUT * 1000,
     streamQueueBytes: e.STREAM_QUEUE_BYTES,
     tokens,
     corsOrigins: e.CORS_ORIGINS,

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Engine, ExecOutcome } from '../engine/engine.js';
+import { EngineProcess } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
+import { OutputCollector, type StreamName } from '../engine/streams.js';
+import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
 import type { ContainerService } from './containers.js';
+import type { StreamGap } from './live.js';
 import { absolutePath, argv, envName, envValue, parseInput, processUser } from './validation.js';
 
 export interface Execution {
@@ -36,6 +40,31 @@ export const execInput = z.object({
 });
 export type ExecInput = z.input<typeof execInput>;
 
+export const execStreamInput = execInput.omit({ stdin: true, timeoutSeconds: true }).extend({
+  /** A pseudo-terminal: output arrives as one stream, as a terminal shows it. */
+  tty: z.boolean().default(false),
+});
+export type ExecStreamInput = z.input<typeof execStreamInput>;
+
+/** What a streamed execution reports, in order: started, output (and gaps for a slow reader), exited. */
+export type ExecEvent =
+  | { kind: 'started'; executionId: string }
+  /** `cursor` counts the output chunks of this run: "1", "2", ... */
+  | { kind: 'output'; stream: StreamName; data: string; cursor: string }
+  | StreamGap
+  | { kind: 'exited'; executionId: string; exitCode: number | null; durationMs: number };
+
+const EXEC_QUEUE: QueueLimits<ExecEvent> = {
+  maxItems: 512,
+  maxBytes: 4 * 1024 * 1024,
+  sizeOf: (event) => (event.kind === 'output' ? event.data.length : 0),
+  gap: (missed, before) => ({ kind: 'gap', missed, resumeCursor: before?.kind === 'output' ? before.cursor : null }),
+};
+
+/** A string runs through `/bin/sh -c`; a list runs as is. */
+export const toArgv = (command: string | string[]): string[] =>
+  typeof command === 'string' ? ['/bin/sh', '-c', command] : command;
+
 /** Seconds the pool waits beyond an exec's own timeout, for the kill and the partial result. */
 const KILL_GRACE_MS = 5000;
 
@@ -60,6 +89,9 @@ export class ExecutionHistory {
 }
 
 export class ExecService {
+  /** Streamed executions still running, so shutdown can end them. */
+  private readonly streaming = new Set<EngineProcess>();
+
   constructor(
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
@@ -70,7 +102,7 @@ export class ExecService {
 
   async run(ref: string, input: ExecInput): Promise<Execution> {
     const spec = parseInput(execInput, input);
-    const command = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : spec.command;
+    const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.defaultTimeoutMs;
     const execution = await this.pool.run(async (poolSignal) => {
       const container = await this.containers.requireRunning(ref, poolSignal);
@@ -81,16 +113,72 @@ export class ExecService {
           argv: command,
           user: spec.user,
           workdir: spec.workdir,
-          env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+          env: envList(spec.env),
           stdin: spec.stdin === undefined ? undefined : Buffer.from(spec.stdin, 'utf8'),
           maxOutputBytes: this.maxOutputBytes,
         },
         signal,
       );
-      return toExecution(container.id, container.name, command, spec.user ?? null, outcome);
+      return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, outcome);
     }, timeoutMs + KILL_GRACE_MS);
     this.history.add(execution);
     return execution;
+  }
+
+  /**
+   * Runs a command and streams its output while it runs, with no time bound: the consumer
+   * decides how long. A consumer that leaves kills the process tree. Every run, finished or
+   * killed, lands in the history with its output up to the cap.
+   */
+  async stream(ref: string, input: ExecStreamInput): Promise<AsyncIterable<ExecEvent>> {
+    const spec = parseInput(execStreamInput, input);
+    const command = toArgv(spec.command);
+    // Checked before the stream starts, so a bad reference fails like any other request.
+    const container = await this.pool.run((signal) => this.containers.requireRunning(ref, signal));
+    return createSubscriber(EXEC_QUEUE, async (sink) => {
+      const executionId = randomUUID();
+      const collector = new OutputCollector(this.maxOutputBytes);
+      let cursor = 0;
+      // Output can arrive before start() returns; `started` must still come first.
+      let announced = false;
+      const announce = () => {
+        if (!announced) sink.push({ kind: 'started', executionId });
+        announced = true;
+      };
+      const child = await this.pool.run((signal) =>
+        EngineProcess.start(
+          this.engine,
+          container.id,
+          { argv: command, user: spec.user, workdir: spec.workdir, env: envList(spec.env), tty: spec.tty, stdin: false },
+          (output) => {
+            announce();
+            collector.push(output);
+            if (output.text) sink.push({ kind: 'output', stream: output.stream, data: output.text, cursor: String(++cursor) });
+          },
+          signal,
+        ),
+      );
+      announce();
+      this.streaming.add(child);
+      void child.exited.then((exitCode) => {
+        this.streaming.delete(child);
+        const outcome = { exitCode, ...collector.finish(), timedOut: false, startedAt: child.startedAt, finishedAt: new Date() };
+        const execution = toExecution(executionId, container.id, container.name, command, spec.user ?? null, outcome);
+        this.history.add(execution);
+        sink.finish({ kind: 'exited', executionId, exitCode, durationMs: execution.durationMs });
+      });
+      return () => void child.kill();
+    });
+  }
+
+  /** For shutdown: kills every streamed execution; each subscriber receives its exit first. */
+  async closeStreams(): Promise<void> {
+    await Promise.all(
+      [...this.streaming].map(async (child) => {
+        await child.kill();
+        await child.exited;
+      }),
+    );
   }
 
   get(id: string): Execution | undefined {
@@ -102,7 +190,10 @@ export class ExecService {
   }
 }
 
+const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
 function toExecution(
+  id: string,
   containerId: string,
   containerName: string,
   command: string[],
@@ -110,7 +201,7 @@ function toExecution(
   outcome: ExecOutcome,
 ): Execution {
   return {
-    id: randomUUID(),
+    id,
     containerId,
     containerName,
     command,

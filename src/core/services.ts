@@ -8,6 +8,7 @@ import { LiveService } from './live.js';
 import { LogService } from './logs.js';
 import { ContainerPolicy } from './policy.js';
 import { SystemService } from './system.js';
+import { TerminalService } from './terminals.js';
 import { UserService } from './users.js';
 
 /** How many past executions are kept for lookup. */
@@ -31,5 +32,9 @@ export function createServices(engine: Engine, config: Config) {
     logs: new LogService(engine, pool, config.maxLogTail),
     live: new LiveService(engine, pool, { queueBytes: config.streamQueueBytes, maxLogTail: config.maxLogTail, lingerMs: UPSTREAM_LINGER_MS }),
     system: new SystemService(engine, pool),
+    terminals: new TerminalService(engine, pool, containers, {
+      maxTerminals: config.maxTerminals,
+      idleTimeoutMs: config.terminalIdleTimeoutMs,
+    }),
   };
 }

@@ -1,8 +1,10 @@
-import type { Execution } from '../core/exec.js';
+import type { ExecEvent, Execution } from '../core/exec.js';
 import { notFound } from '../errors.js';
 import { builder } from './builder.js';
 import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
+import { LogStreamEnum } from './log.js';
 import { DateTimeScalar } from './scalars.js';
+import { StreamGapRef } from './stream.js';
 
 export const ExecutionRef = builder.objectRef<Execution>('Execution').implement({
   description: 'One finished command run inside a container.',
@@ -61,6 +63,62 @@ builder.objectField(ContainerRef, 'executions', (t) =>
     resolve: (c, { limit }, ctx) => ctx.services.exec.recent(c.id, Math.max(0, Math.min(limit ?? 20, 500))),
   }),
 );
+
+type EventOf<K extends ExecEvent['kind']> = Extract<ExecEvent, { kind: K }>;
+
+const ExecStartedRef = builder.objectRef<EventOf<'started'>>('ExecStarted').implement({
+  description: 'The process runs. Once it ends, its record is `execution(executionId)`.',
+  fields: (t) => ({ executionId: t.exposeID('executionId') }),
+});
+
+const ExecOutputRef = builder.objectRef<EventOf<'output'>>('ExecOutput').implement({
+  description: 'A chunk of output as it arrived; multi-byte characters are never split.',
+  fields: (t) => ({
+    stream: t.field({ type: LogStreamEnum, resolve: (e) => e.stream, description: 'Always STDOUT with a TTY.' }),
+    data: t.exposeString('data'),
+    cursor: t.exposeString('cursor', { description: 'Counts the chunks of this run: "1", "2", ...' }),
+  }),
+});
+
+const ExecExitedRef = builder.objectRef<EventOf<'exited'>>('ExecExited').implement({
+  description: 'The last event. The run is now in the execution history.',
+  fields: (t) => ({
+    executionId: t.exposeID('executionId'),
+    exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Null when the engine could not tell.' }),
+    durationMs: t.exposeInt('durationMs'),
+  }),
+});
+
+const ExecEventRef = builder.unionType('ExecEvent', {
+  types: [ExecStartedRef, ExecOutputRef, StreamGapRef, ExecExitedRef],
+  resolveType: (event) => ({ started: ExecStartedRef, output: ExecOutputRef, gap: StreamGapRef, exited: ExecExitedRef })[event.kind],
+});
+
+builder.subscriptionFields((t) => ({
+  execStream: t.field({
+    type: ExecEventRef,
+    description:
+      'Runs a command in a running container and streams its output while it runs: ExecStarted, ExecOutput..., ExecExited. ' +
+      'Unsubscribing (or disconnecting) kills the process and everything it started. Give command or args.',
+    authScopes: { operator: true },
+    args: {
+      container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),
+      command: t.arg.string({ required: false, description: 'Run by /bin/sh -c.' }),
+      args: t.arg.stringList({ required: false, description: 'Run as is, with no shell.' }),
+      user: t.arg.string({ required: false }),
+      workdir: t.arg.string({ required: false }),
+      env: t.arg({ type: [KeyValueInput], required: false }),
+      tty: t.arg.boolean({ required: false, defaultValue: false, description: 'Run in a pseudo-terminal: one output stream.' }),
+    },
+    subscribe: async (_root, { container, command, args, env, ...rest }, ctx) =>
+      ctx.services.exec.stream(await ctx.scopedRef(container), {
+        ...stripNulls(rest),
+        command: pickCommand(command, args)!,
+        env: toRecord(env),
+      }),
+    resolve: (event) => event,
+  }),
+}));
 
 builder.mutationFields((t) => ({
   exec: t.field({

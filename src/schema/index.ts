@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './container.js';
 import './execution.js';
+import './terminal.js';
 import './user.js';
 import './file.js';
 import './log.js';

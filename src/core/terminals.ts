@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Engine } from '../engine/engine.js';
+import { EngineProcess, type TerminalSize } from '../engine/interactive.js';
+import type { WorkerPool } from '../engine/pool.js';
+import { conflict, notFound } from '../errors.js';
+import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
+import type { ContainerService } from './containers.js';
+import { toArgv } from './exec.js';
+import type { StreamGap } from './live.js';
+import { argv, parseInput, processUser } from './validation.js';
+
+/** Output kept per terminal for watchers who join late. */
+export const SCROLLBACK_BYTES = 256 * 1024;
+/** How long an exited terminal stays readable, so a late watcher still gets its output and exit code. */
+const EXITED_LINGER_MS = 60_000;
+
+// Fixed script, nothing from the client in it: the user's shell from /etc/passwd as a login
+// shell in their home, or /bin/sh when there is none.
+const LOGIN_SHELL = [
+  `shell=$(awk -F: -v u="$(id -un 2>/dev/null)" '$1 == u { print $7 }' /etc/passwd 2>/dev/null)`,
+  '[ -x "$shell" ] || shell=/bin/sh',
+  'cd "$HOME" 2>/dev/null',
+  'exec "$shell" -l',
+].join('\n');
+
+const dimension = z.number().int().min(1).max(1000);
+export const terminalSize = z.object({ cols: dimension, rows: dimension });
+
+export const openTerminalInput = z.object({
+  user: processUser.optional(),
+  /** A string runs through `/bin/sh -c`; a list runs as is; none starts the user's login shell. */
+  command: z.union([z.string().min(1, 'must not be empty').max(64 * 1024), argv]).optional(),
+  cols: dimension.default(80),
+  rows: dimension.default(24),
+});
+export type OpenTerminalInput = z.input<typeof openTerminalInput>;
+
+const terminalId = z.uuid('must be a terminal id');
+/** Keys typed or pasted: control characters are meant (Ctrl-C is \u0003). */
+const terminalData = z.string().min(1, 'must not be empty').max(64 * 1024);
+/** Terminal cursors count output chunks: "1", "2", ... */
+const cursor = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a cursor this terminal gave')
+  .transform(Number);
+
+export interface TerminalModel {
+  id: string;
+  containerId: string;
+  containerName: string;
+  user: string | null;
+  /** Null for the user's login shell. */
+  command: string[] | null;
+  cols: number;
+  rows: number;
+  openedAt: Date;
+  /** Subscribers watching right now. */
+  watchers: number;
+  /** Cursor of the latest output ("0" before any). */
+  cursor: string;
+  running: boolean;
+  /** Set once the process has exited; null when the engine could not tell. */
+  exitCode: number | null;
+}
+
+export type TerminalEvent = { kind: 'output'; data: string; cursor: string } | StreamGap | { kind: 'exited'; exitCode: number | null };
+
+const WATCHER_QUEUE: QueueLimits<TerminalEvent> = {
+  maxItems: 1024,
+  maxBytes: 2 * SCROLLBACK_BYTES,
+  sizeOf: (event) => (event.kind === 'output' ? event.data.length : 0),
+  gap: (missed, before) => ({ kind: 'gap', missed, resumeCursor: before?.kind === 'output' ? before.cursor : null }),
+};
+
+export interface TerminalLimits {
+  maxTerminals: number;
+  /** A terminal nobody watches or types into for this long is closed. */
+  idleTimeoutMs: number;
+}
+
+interface Chunk {
+  data: string;
+  cursor: number;
+  bytes: number;
+}
+
+/** One shared terminal: its process, its scrollback and the sinks of everyone watching. */
+class TerminalSession {
+  readonly id = randomUUID();
+  readonly openedAt = new Date();
+  readonly watchers = new Set<Sink<TerminalEvent>>();
+  process!: EngineProcess;
+  exitCode: number | null | undefined;
+  private scrollback: Chunk[] = [];
+  private scrollbackStart = 0;
+  private scrollbackBytes = 0;
+  private cursor = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly container: { id: string; name: string },
+    readonly user: string | null,
+    readonly command: string[] | null,
+    public size: TerminalSize,
+    private readonly idleTimeoutMs: number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  /** Called once the process runs: from now on the terminal can be idle. */
+  begin(process: EngineProcess): void {
+    this.process = process;
+    this.armIdleTimer();
+  }
+
+  get model(): TerminalModel {
+    return {
+      id: this.id,
+      containerId: this.container.id,
+      containerName: this.container.name,
+      user: this.user,
+      command: this.command,
+      ...this.size,
+      openedAt: this.openedAt,
+      watchers: this.watchers.size,
+      cursor: String(this.cursor),
+      running: this.running,
+      exitCode: this.exitCode ?? null,
+    };
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  record(data: string): void {
+    if (!data) return;
+    const chunk = { data, cursor: ++this.cursor, bytes: Buffer.byteLength(data) };
+    this.scrollback.push(chunk);
+    this.scrollbackBytes += chunk.bytes;
+    while (this.scrollbackBytes > SCROLLBACK_BYTES && this.scrollback.length - this.scrollbackStart > 1) {
+      this.scrollbackBytes -= this.scrollback[this.scrollbackStart++]!.bytes;
+    }
+    // Drop trimmed chunks in batches, not one shift per chunk of keyboard echo.
+    if (this.scrollbackStart > 1024 && this.scrollbackStart * 2 > this.scrollback.length) {
+      this.scrollback = this.scrollback.slice(this.scrollbackStart);
+      this.scrollbackStart = 0;
+    }
+    for (const sink of this.watchers) sink.push({ kind: 'output', data, cursor: String(chunk.cursor) });
+  }
+
+  /** Replays the scrollback after `after` as one event, then streams live output. */
+  join(sink: Sink<TerminalEvent>, after: number | undefined): () => void {
+    const missing = this.scrollback.slice(this.scrollbackStart).filter((c) => after === undefined || c.cursor > after);
+    if (missing.length) sink.push({ kind: 'output', data: missing.map((c) => c.data).join(''), cursor: String(missing.at(-1)!.cursor) });
+    if (!this.running) {
+      sink.finish({ kind: 'exited', exitCode: this.exitCode ?? null });
+      return () => undefined;
+    }
+    this.watchers.add(sink);
+    clearTimeout(this.idleTimer);
+    return () => {
+      this.watchers.delete(sink);
+      this.armIdleTimer();
+    };
+  }
+
+  /** Input and resizes count as activity for an unwatched terminal. */
+  touch(): void {
+    this.armIdleTimer();
+  }
+
+  exit(exitCode: number | null): void {
+    this.exitCode = exitCode;
+    clearTimeout(this.idleTimer);
+    for (const sink of this.watchers) sink.finish({ kind: 'exited', exitCode });
+    this.watchers.clear();
+  }
+
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    if (this.watchers.size > 0 || !this.running) return;
+    this.idleTimer = setTimeout(this.onIdle, this.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+}
+
+/**
+ * Interactive terminals that several people can watch at once. Each has one process with a
+ * pseudo-terminal; its output goes to every watcher's own bounded queue and to a scrollback
+ * that late joiners receive first. A terminal ends for everyone when its process exits.
+ */
+export class TerminalService {
+  private readonly sessions = new Map<string, TerminalSession>();
+  /** Opens in progress, counted against the limit before they exist. */
+  private opening = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly pool: WorkerPool,
+    private readonly containers: ContainerService,
+    private readonly limits: TerminalLimits,
+  ) {}
+
+  async open(ref: string, input: OpenTerminalInput): Promise<TerminalModel> {
+    const spec = parseInput(openTerminalInput, input);
+    if (this.running + this.opening >= this.limits.maxTerminals) {
+      throw conflict(`${this.limits.maxTerminals} terminals are open, the most allowed; close one first`);
+    }
+    this.opening++;
+    try {
+      const session = await this.pool.run(async (signal) => {
+        const container = await this.containers.requireRunning(ref, signal);
+        const command = spec.command === undefined ? null : toArgv(spec.command);
+        const size = { cols: spec.cols, rows: spec.rows };
+        const created = new TerminalSession(container, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
+          void this.close(created.id).catch(() => undefined);
+        });
+        const process = await EngineProcess.start(
+          this.engine,
+          container.id,
+          { argv: command ?? ['/bin/sh', '-c', LOGIN_SHELL], user: spec.user, env: ['TERM=xterm-256color'], tty: true, stdin: true, size },
+          (output) => created.record(output.text),
+          signal,
+        );
+        created.begin(process);
+        return created;
+      });
+      this.sessions.set(session.id, session);
+      void session.process.exited.then((exitCode) => {
+        session.exit(exitCode);
+        setTimeout(() => this.sessions.delete(session.id), EXITED_LINGER_MS).unref();
+      });
+      return session.model;
+    } finally {
+      this.opening--;
+    }
+  }
+
+  get(id: string): TerminalModel {
+    return this.require(id).model;
+  }
+
+  forContainer(containerId: string): TerminalModel[] {
+    return [...this.sessions.values()].filter((s) => s.container.id === containerId).map((s) => s.model);
+  }
+
+  /** Output after `after` (the whole scrollback without it), then live until the process exits; for a while after, just the end. */
+  watch(id: string, after?: string): AsyncIterable<TerminalEvent> {
+    const session = this.require(id);
+    const from = parseInput(cursor.optional(), after);
+    return createSubscriber(WATCHER_QUEUE, (sink) => session.join(sink, from));
+  }
+
+  input(id: string, data: string): void {
+    const session = this.require(id);
+    session.process.write(Buffer.from(parseInput(terminalData, data), 'utf8'));
+    session.touch();
+  }
+
+  async resize(id: string, size: TerminalSize): Promise<TerminalModel> {
+    const session = this.require(id);
+    const next = parseInput(terminalSize, size);
+    await this.pool.run(() => session.process.resize(next));
+    session.size = next;
+    session.touch();
+    return session.model;
+  }
+
+  /** Kills the terminal's process; every watcher receives the exit. */
+  async close(id: string): Promise<TerminalModel> {
+    const session = this.require(id);
+    await session.process.kill();
+    await session.process.exited;
+    return session.model;
+  }
+
+  /** For shutdown: closes every terminal and waits for their ends. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((id) => this.close(id).catch(() => undefined)));
+  }
+
+  /** Terminals whose process still runs. */
+  get running(): number {
+    return [...this.sessions.values()].filter((s) => s.running).length;
+  }
+
+  private require(id: string): TerminalSession {
+    const session = this.sessions.get(parseInput(terminalId, id));
+    if (!session) throw notFound(`No such terminal: ${id}`);
+    return session;
+  }
+}

@@ -1,0 +1,216 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { StopContainer } from './documents.js';
+import { graphql } from './gql/index.js';
+import type { TerminalWatchSubscription } from './gql/graphql.js';
+import { containerFactory, processList, startTestServer, TEST_IMAGES } from './kit.js';
+import { watchWs, wsClient, type Watch } from './live-client.js';
+
+const OpenTerminal = graphql(`
+  mutation OpenTerminal($container: String!, $user: String, $args: [String!], $cols: Int, $rows: Int) {
+    openTerminal(container: $container, user: $user, args: $args, cols: $cols, rows: $rows) {
+      id
+      containerName
+      user
+      command
+      cols
+      rows
+      running
+    }
+  }
+`);
+
+const TerminalInput = graphql(`
+  mutation TerminalInput($id: ID!, $data: String!) {
+    terminalInput(id: $id, data: $data)
+  }
+`);
+
+const ResizeTerminal = graphql(`
+  mutation ResizeTerminal($id: ID!, $cols: Int!, $rows: Int!) {
+    resizeTerminal(id: $id, cols: $cols, rows: $rows) {
+      cols
+      rows
+    }
+  }
+`);
+
+const CloseTerminal = graphql(`
+  mutation CloseTerminal($id: ID!) {
+    closeTerminal(id: $id) {
+      running
+      exitCode
+    }
+  }
+`);
+
+const TerminalQuery = graphql(`
+  query TerminalInfo($id: ID!) {
+    terminal(id: $id) {
+      watchers
+      running
+      exitCode
+      cursor
+    }
+  }
+`);
+
+const TerminalWatch = graphql(`
+  subscription TerminalWatch($id: ID!, $after: String) {
+    terminal(id: $id, after: $after) {
+      __typename
+      ... on TerminalOutput {
+        data
+        cursor
+      }
+      ... on StreamGap {
+        missed
+        resumeCursor
+      }
+      ... on TerminalExited {
+        exitCode
+      }
+    }
+  }
+`);
+
+type Watcher = Watch<TerminalWatchSubscription>;
+
+/** Everything a watcher has seen so far, as one text. */
+const screen = (watch: Watcher) => watch.events.map((e) => (e.terminal.__typename === 'TerminalOutput' ? e.terminal.data : '')).join('');
+
+const waitForText = (watch: Watcher, text: string) => watch.until(() => screen(watch).includes(text));
+
+describe('terminals', async () => {
+  const server = await startTestServer();
+  const create = containerFactory(server);
+  const client = wsClient(server);
+  afterAll(() => client.dispose());
+
+  describe.each(TEST_IMAGES)('on $label', ({ image }) => {
+    it('is shared: typed commands run, resizes apply, a late watcher gets the scrollback, exit ends it for all', async () => {
+      const c = await create(image);
+      const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, cols: 100, rows: 30 });
+      expect(openTerminal).toMatchObject({ containerName: c.name, user: null, command: null, cols: 100, rows: 30, running: true });
+      const { id } = openTerminal;
+      const first = watchWs(client, TerminalWatch, { id });
+
+      // The login shell, in the user's home; arithmetic shows the shell ran it, not just echoed it.
+      await server.ok(TerminalInput, { id, data: 'echo "answer=$((6 * 7))"; pwd; stty size\n' });
+      await waitForText(first, 'answer=42');
+      await waitForText(first, '/root');
+      await waitForText(first, '30 100');
+
+      expect((await server.ok(ResizeTerminal, { id, cols: 120, rows: 40 })).resizeTerminal).toEqual({ cols: 120, rows: 40 });
+      await server.ok(TerminalInput, { id, data: 'stty size\n' });
+      await waitForText(first, '40 120');
+
+      const late = watchWs(client, TerminalWatch, { id });
+      const [replay] = await late.until((events) => events.length > 0);
+      expect(replay!.terminal.__typename).toBe('TerminalOutput');
+      expect(screen(late)).toContain('answer=42');
+      expect((await server.ok(TerminalQuery, { id })).terminal.watchers).toBe(2);
+
+      await server.ok(TerminalInput, { id, data: 'exit 7\n' });
+      await Promise.all([first.until(() => first.done), late.until(() => late.done)]);
+      for (const watch of [first, late]) expect(watch.events.at(-1)!.terminal).toEqual({ __typename: 'TerminalExited', exitCode: 7 });
+      expect((await server.ok(TerminalQuery, { id })).terminal).toMatchObject({ running: false, exitCode: 7, watchers: 0 });
+      expect(await server.errorCode(TerminalInput, { id, data: 'echo too late\n' })).toBe('CONFLICT');
+    });
+  });
+
+  it('resumes after a cursor, and tells a watcher who comes after the exit how it ended', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, args: ['sh', '-c', 'echo one; read x; echo two; read y; exit 3'] });
+    const { id } = openTerminal;
+    const watch = watchWs(client, TerminalWatch, { id });
+    await waitForText(watch, 'one');
+    const seen = watch.events.at(-1)!.terminal;
+    if (seen.__typename !== 'TerminalOutput') throw new Error(`unexpected ${seen.__typename}`);
+    await server.ok(TerminalInput, { id, data: '\n' });
+    await waitForText(watch, 'two');
+
+    const resumed = watchWs(client, TerminalWatch, { id, after: seen.cursor });
+    await waitForText(resumed, 'two');
+    expect(screen(resumed)).not.toContain('one');
+    resumed.stop();
+    watch.stop();
+
+    await server.ok(TerminalInput, { id, data: '\n' });
+    for (let attempt = 0; attempt < 50 && (await server.ok(TerminalQuery, { id })).terminal.running; attempt++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const after = watchWs(client, TerminalWatch, { id });
+    await after.until(() => after.done);
+    expect(screen(after)).toContain('two');
+    expect(after.events.at(-1)!.terminal).toEqual({ __typename: 'TerminalExited', exitCode: 3 });
+  });
+
+  it('closes a terminal for its watchers and kills what runs in it', async () => {
+    const c = await create(TEST_IMAGES[0].image);
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, user: 'nobody', args: ['sh', '-c', 'id -un; exec sleep 4343'] });
+    expect(openTerminal.user).toBe('nobody');
+    const watch = watchWs(client, TerminalWatch, { id: openTerminal.id });
+    await waitForText(watch, 'nobody');
+    expect(await processList(server, c.name)).toContain('sleep 4343');
+    const { closeTerminal } = await server.ok(CloseTerminal, { id: openTerminal.id });
+    expect(closeTerminal.running).toBe(false);
+    await watch.until(() => watch.done);
+    expect(watch.events.at(-1)!.terminal.__typename).toBe('TerminalExited');
+    expect(await processList(server, c.name)).not.toContain('sleep 4343');
+  });
+
+  it('ends for its watchers when the container stops', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name });
+    const watch = watchWs(client, TerminalWatch, { id: openTerminal.id });
+    await server.ok(TerminalInput, { id: openTerminal.id, data: 'echo ready\n' });
+    await waitForText(watch, 'ready');
+    await server.ok(StopContainer, { container: c.name, timeoutSeconds: 0 });
+    await watch.until(() => watch.done);
+    expect(watch.events.at(-1)!.terminal.__typename).toBe('TerminalExited');
+  });
+
+  it('closes every terminal when the server stops, and tells the watchers', async () => {
+    const stopping = await startTestServer();
+    const stoppingClient = wsClient(stopping);
+    afterAll(() => stoppingClient.dispose());
+    const c = await create(TEST_IMAGES[1].image);
+    const { openTerminal } = await stopping.ok(OpenTerminal, { container: c.name, args: ['sh', '-c', 'echo ready; exec sleep 4545'] });
+    const watch = watchWs(stoppingClient, TerminalWatch, { id: openTerminal.id });
+    await waitForText(watch, 'ready');
+    await stopping.stop();
+    expect(watch.events.at(-1)!.terminal.__typename).toBe('TerminalExited');
+    expect(await processList(server, c.name)).not.toContain('sleep 4545');
+  });
+
+  it('rejects bad input, unknown terminals and stopped containers', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    expect(await server.errorCode(OpenTerminal, { container: c.name, cols: 0 })).toBe('BAD_USER_INPUT');
+    expect(await server.errorCode(OpenTerminal, { container: c.name, rows: 1001 })).toBe('BAD_USER_INPUT');
+    expect(await server.errorCode(OpenTerminal, { container: 'pgt-no-such-container' })).toBe('NOT_FOUND');
+    expect(await server.errorCode(TerminalQuery, { id: 'not-an-id' })).toBe('BAD_USER_INPUT');
+    expect(await server.errorCode(TerminalQuery, { id: '00000000-0000-4000-8000-000000000000' })).toBe('NOT_FOUND');
+
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name });
+    expect(await server.errorCode(TerminalInput, { id: openTerminal.id, data: 'x'.repeat(64 * 1024 + 1) })).toBe('BAD_USER_INPUT');
+    expect(await server.errorCode(ResizeTerminal, { id: openTerminal.id, cols: 80, rows: 0 })).toBe('BAD_USER_INPUT');
+    const watch = watchWs(client, TerminalWatch, { id: openTerminal.id, after: 'x' });
+    await watch.until(() => watch.done);
+    expect(watch.errors.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+
+    await server.ok(StopContainer, { container: c.name, timeoutSeconds: 0 });
+    expect(await server.errorCode(OpenTerminal, { container: c.name })).toBe('CONFLICT');
+  });
+
+  it('reaps idle terminals and bounds how many are open', async () => {
+    const small = await startTestServer({ TERMINAL_IDLE_TIMEOUT: '0.5', MAX_TERMINALS: '1' });
+    const c = await containerFactory(small)(TEST_IMAGES[1].image);
+    const { openTerminal } = await small.ok(OpenTerminal, { container: c.name });
+    expect(await small.errorCode(OpenTerminal, { container: c.name })).toBe('CONFLICT');
+    for (let attempt = 0; attempt < 40 && (await small.ok(TerminalQuery, { id: openTerminal.id })).terminal.running; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await small.ok(TerminalQuery, { id: openTerminal.id })).terminal.running).toBe(false);
+    await small.ok(OpenTerminal, { container: c.name });
+  });
+});
