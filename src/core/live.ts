@@ -327,7 +327,7 @@ export class LiveService {
   /** Resource samples about every `intervalMs`; ends when the engine ends the stream. */
   followStats(target: LiveTarget, input: z.input<typeof followStatsInput>) {
     const { intervalMs } = parseInput(followStatsInput, input);
-    // Engines sample about once a second; allow for jitter so a 1 s interval takes every sample.
+    // Docker samples once a second; allow for jitter so a 1 s interval takes every sample.
     const spacing = intervalMs - 250;
     return createSubscriber<ContainerStatsSample | StreamGap>(this.queueLimits<ContainerStatsSample>(() => null), (sink) => {
       let last = 0;

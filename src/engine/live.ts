@@ -237,7 +237,7 @@ export function toStatsSample(raw: RawStats): StatsSample {
   };
 }
 
-/** Follows a container's resource usage; the engines send about one sample a second. */
+/** Follows a container's resource usage: Docker sends a sample a second, Podman's compatible API one every 5 s. */
 export function followStats(engine: Engine, id: string, handlers: UpstreamHandlers<StatsSample>): Upstream {
   return openStream(
     (signal) => engine.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as object) as Promise<unknown>,
