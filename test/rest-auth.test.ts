@@ -1,16 +1,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_LABEL, uniqueName } from './kit.js';
+import { authTokens, TOKENS } from './auth-kit.js';
+import { BUSYBOX_IMAGE, containerFactory, startTestServer, uniqueName } from './kit.js';
 import { expectError, restClient } from './rest-client.js';
 
-const VIEWER = 'viewer-token-0123456789';
-const OPERATOR = 'operator-token-0123456789';
-const SCOPED = 'scoped-token-0123456789';
-const TOKENS = JSON.stringify([
-  { id: 'viewer', role: 'viewer', token: VIEWER },
-  { id: 'operator', role: 'operator', token: OPERATOR },
-  { id: 'scoped', role: 'operator', token: SCOPED, scope: { name: 'pgt-scoped-*', labels: [`${TEST_LABEL}=1`] } },
-]);
+const LAB = `rest-${process.pid}`;
 
 describe('REST under authentication: the same tokens, roles, scopes and rate limit as GraphQL', async () => {
   // Containers are made through a server without tokens, on the same engine.
@@ -18,7 +12,7 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
   const create = containerFactory(open);
   const unscoped = await create(BUSYBOX_IMAGE);
   const logLines: string[] = [];
-  const server = await startTestServer({ AUTH_TOKENS: TOKENS }, pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }));
+  const server = await startTestServer({ AUTH_TOKENS: authTokens(LAB) }, pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }));
   const auditLines = () => logLines.map((line) => JSON.parse(line)).filter((entry) => entry.audit);
 
   it('401 without a token or with an unknown one, on every route', async () => {
@@ -30,22 +24,27 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
   });
 
   it('403 for a viewer that acts; reading is allowed', async () => {
-    const viewer = restClient(server, VIEWER);
+    const viewer = restClient(server, TOKENS.viewer);
     expect((await viewer('GET', '/containers')).status).toBe(200);
     expect((await viewer('GET', `/containers/${unscoped.name}/logs`)).status).toBe(200);
     expectError(await viewer('POST', `/containers/${unscoped.name}/exec`, { command: 'true' }), 403, 'ForbiddenError');
     expectError(await viewer('DELETE', `/containers/${unscoped.name}?force=true`), 403, 'ForbiddenError');
     expectError(await viewer('POST', '/containers', { image: BUSYBOX_IMAGE, name: uniqueName('viewer') }), 403, 'ForbiddenError');
-    expect((await restClient(server, OPERATOR)('POST', `/containers/${unscoped.name}/exec`, { command: 'true' })).status).toBe(200);
+    expect((await restClient(server, TOKENS.operator)('POST', `/containers/${unscoped.name}/exec`, { command: 'true' })).status).toBe(200);
+  });
+
+  it('403 when the container policy refuses a REST body (a bind mount outside ALLOWED_BIND_ROOTS)', async () => {
+    const body = { image: BUSYBOX_IMAGE, name: uniqueName('bind'), volumes: { '/etc': '/host-etc' } };
+    expectError(await restClient(server, TOKENS.operator)('POST', '/containers', body), 403, 'ForbiddenError');
   });
 
   it('a scoped token sees and touches only its containers, and its creations carry its labels', async () => {
-    const scoped = restClient(server, SCOPED);
+    const scoped = restClient(server, TOKENS.scoped);
     const mine = uniqueName('scoped');
     const created = await scoped('POST', '/containers', { image: BUSYBOX_IMAGE, name: mine, command: 'sleep 300' });
     try {
       expect(created.status).toBe(200);
-      expect((await open.app.services.containers.get(mine)).labels[TEST_LABEL]).toBe('1');
+      expect((await open.app.services.containers.get(mine)).labels.lab).toBe(LAB);
       const names = (await scoped('GET', '/containers')).body.containers.map((c: { name: string }) => c.name);
       expect(names).toContain(mine);
       expect(names).not.toContain(unscoped.name);
@@ -59,17 +58,16 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
       ] as const) {
         expectError(await scoped(method, path, body), 404, 'PodmanAPIError');
       }
-      expectError(await scoped('POST', '/containers', { image: BUSYBOX_IMAGE, name: uniqueName('outside') }), 403, 'ForbiddenError');
     } finally {
       await open.app.services.containers.remove(mine, true).catch(() => undefined);
     }
   });
 
   it('audits every action with token, route, container and outcome, and never its arguments', async () => {
-    const operator = restClient(server, OPERATOR);
+    const operator = restClient(server, TOKENS.operator);
     const before = auditLines().length;
     await operator('POST', `/containers/${unscoped.name}/users`, { username: 'audited', password: 'audit-secret-pw' });
-    await restClient(server, VIEWER)('POST', `/containers/${unscoped.name}/stop`);
+    await restClient(server, TOKENS.viewer)('POST', `/containers/${unscoped.name}/stop`);
     await operator('GET', '/containers');
     const lines = auditLines().slice(before);
     expect(lines).toEqual([
@@ -102,8 +100,8 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
   });
 
   it('429 with Retry-After once a token has used its burst of actions; reading is not counted', async () => {
-    const limited = await startTestServer({ AUTH_TOKENS: TOKENS, RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '0.1' });
-    const operator = restClient(limited, OPERATOR);
+    const limited = await startTestServer({ AUTH_TOKENS: authTokens(LAB), RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '0.1' });
+    const operator = restClient(limited, TOKENS.operator);
     for (let i = 0; i < 2; i++) expect((await operator('POST', `/containers/${unscoped.name}/exec`, { command: 'true' })).status).toBe(200);
     const refused = await operator('POST', `/containers/${unscoped.name}/exec`, { command: 'true' });
     expectError(refused, 429, 'RateLimitedError');

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { bearer } from './auth-kit.js';
 import type { TestServer } from './kit.js';
 
 export interface RestAnswer {
@@ -21,7 +22,7 @@ export function restClient(server: TestServer, token?: string) {
       method,
       headers: {
         ...(text === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        ...bearer(token),
       },
       body: text,
     });

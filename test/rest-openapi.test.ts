@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openApiDocument } from '../src/http/rest/openapi.js';
 import { ROUTES } from '../src/http/rest/routes.js';
+import { authTokens, TOKENS } from './auth-kit.js';
 import { BUSYBOX_IMAGE, startTestServer, uniqueName } from './kit.js';
 import { restClient, type RestAnswer } from './rest-client.js';
 
@@ -89,14 +90,10 @@ describe('REST OpenAPI document', async () => {
   });
 
   it('answers as documented when a token is missing, lacks the role or is over its rate', async () => {
-    const tokens = [
-      { id: 'viewer', role: 'viewer', token: 'viewer-token-0123456789' },
-      { id: 'operator', role: 'operator', token: 'operator-token-0123456789' },
-    ];
-    const secured = await startTestServer({ AUTH_TOKENS: JSON.stringify(tokens), RATE_LIMIT_BURST: '1', RATE_LIMIT_PER_SECOND: '0.1' });
+    const secured = await startTestServer({ AUTH_TOKENS: authTokens('openapi'), RATE_LIMIT_BURST: '1', RATE_LIMIT_PER_SECOND: '0.1' });
     expectDocumented('GET', '/containers', await restClient(secured)('GET', '/containers'));
-    expectDocumented('POST', '/containers/{name}/stop', await restClient(secured, tokens[0]!.token)('POST', `/containers/${name}/stop`));
-    const operator = restClient(secured, tokens[1]!.token);
+    expectDocumented('POST', '/containers/{name}/stop', await restClient(secured, TOKENS.viewer)('POST', `/containers/${name}/stop`));
+    const operator = restClient(secured, TOKENS.operator);
     const answers = [await operator('POST', `/containers/${name}/start`), await operator('POST', `/containers/${name}/start`)];
     expect(answers.map((a) => a.status)).toContain(429);
     for (const answer of answers) expectDocumented('POST', '/containers/{name}/start', answer);
