@@ -41,6 +41,7 @@ const envSchema = z.object({
   MAX_FILE_BYTES: integer(1, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_LOG_TAIL: integer(1, 1_000_000).default(10_000),
   MAX_TERMINALS: integer(1, 10_000).default(50),
+  MAX_TERMINALS_PER_TOKEN: integer(1, 10_000).default(10),
   TERMINAL_IDLE_TIMEOUT: z.coerce.number().positive().max(7 * 24 * 3600).default(900),
   STREAM_QUEUE_BYTES: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   AUTH_TOKENS: z.string().optional(),
@@ -111,6 +112,8 @@ export interface Config {
   maxLogTail: number;
   /** Most interactive terminals open at once. */
   maxTerminals: number;
+  /** Most terminals one token may have open at once. */
+  maxTerminalsPerToken: number;
   /** A terminal nobody watches or types into for this long is closed. */
   terminalIdleTimeoutMs: number;
   /** Bytes one live-stream subscriber may have queued before it starts missing items. */
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFileBytes: e.MAX_FILE_BYTES,
     maxLogTail: e.MAX_LOG_TAIL,
     maxTerminals: e.MAX_TERMINALS,
+    maxTerminalsPerToken: e.MAX_TERMINALS_PER_TOKEN,
     terminalIdleTimeoutMs: e.TERMINAL_IDLE_TIMEOUT * 1000,
     streamQueueBytes: e.STREAM_QUEUE_BYTES,
     tokens,

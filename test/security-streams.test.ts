@@ -57,6 +57,14 @@ const OpenTerminal = graphql(`
   }
 `);
 
+const CloseTerminal = graphql(`
+  mutation SecStreamsCloseTerminal($id: ID!) {
+    closeTerminal(id: $id) {
+      id
+    }
+  }
+`);
+
 const WatchTerminal = graphql(`
   subscription SecStreamsWatchTerminal($id: ID!) {
     terminal(id: $id) {
@@ -130,5 +138,19 @@ describe('subscription rate limit', async () => {
       expect(codes(refused)).toEqual(['RATE_LIMITED']);
       expect(refused.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('terminals per token', async () => {
+  const bounded = await startTestServer({ AUTH_TOKENS: authTokens(LAB), MAX_TERMINALS_PER_TOKEN: '1' });
+  const open = (token: Token) => sendAs(bounded.url, 'http', token, OpenTerminal, { container: inside.name });
+
+  it('bounds the terminals one token has open, not the others', async () => {
+    const first = (await open('operator')).data!.openTerminal;
+    expect(codes(await open('operator'))).toEqual(['CONFLICT']);
+    const admins = (await open('admin')).data!.openTerminal;
+    expect((await sendAs(bounded.url, 'http', 'operator', CloseTerminal, { id: first.id })).errors).toBeUndefined();
+    const again = (await open('operator')).data!.openTerminal;
+    for (const { id } of [admins, again]) await sendAs(bounded.url, 'http', 'admin', CloseTerminal, { id });
   });
 });

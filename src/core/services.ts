@@ -34,6 +34,7 @@ export function createServices(engine: Engine, config: Config) {
     system: new SystemService(engine, pool),
     terminals: new TerminalService(engine, pool, containers, {
       maxTerminals: config.maxTerminals,
+      maxPerOwner: config.maxTerminalsPerToken,
       idleTimeoutMs: config.terminalIdleTimeoutMs,
     }),
   };

@@ -75,6 +75,8 @@ const WATCHER_QUEUE: QueueLimits<TerminalEvent> = {
 
 export interface TerminalLimits {
   maxTerminals: number;
+  /** Most terminals one token may have open at once. */
+  maxPerOwner: number;
   /** A terminal nobody watches or types into for this long is closed. */
   idleTimeoutMs: number;
 }
@@ -100,6 +102,8 @@ class TerminalSession {
 
   constructor(
     readonly container: { id: string; name: string },
+    /** The token that opened it, for the per-token bound. */
+    readonly owner: string,
     readonly user: string | null,
     readonly command: string[] | null,
     public size: TerminalSize,
@@ -192,8 +196,8 @@ class TerminalSession {
  */
 export class TerminalService {
   private readonly sessions = new Map<string, TerminalSession>();
-  /** Opens in progress, counted against the limit before they exist. */
-  private opening = 0;
+  /** Opens in progress per owner, counted against the limits before they exist. */
+  private readonly opening = new Map<string, number>();
 
   constructor(
     private readonly engine: Engine,
@@ -202,18 +206,23 @@ export class TerminalService {
     private readonly limits: TerminalLimits,
   ) {}
 
-  async open(ref: string, input: OpenTerminalInput): Promise<TerminalModel> {
+  /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
+  async open(ref: string, input: OpenTerminalInput, owner: string): Promise<TerminalModel> {
     const spec = parseInput(openTerminalInput, input);
-    if (this.running + this.opening >= this.limits.maxTerminals) {
+    if (this.running + this.openingCount() >= this.limits.maxTerminals) {
       throw conflict(`${this.limits.maxTerminals} terminals are open, the most allowed; close one first`);
     }
-    this.opening++;
+    const owned = [...this.sessions.values()].filter((s) => s.running && s.owner === owner).length;
+    if (owned + this.openingCount(owner) >= this.limits.maxPerOwner) {
+      throw conflict(`This token has ${this.limits.maxPerOwner} terminals open, the most allowed (MAX_TERMINALS_PER_TOKEN); close one first`);
+    }
+    this.opening.set(owner, this.openingCount(owner) + 1);
     try {
       const session = await this.pool.run(async (signal) => {
         const container = await this.containers.requireRunning(ref, signal);
         const command = spec.command === undefined ? null : toArgv(spec.command);
         const size = { cols: spec.cols, rows: spec.rows };
-        const created = new TerminalSession(container, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
+        const created = new TerminalSession(container, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
           void this.close(created.id).catch(() => undefined);
         });
         const process = await EngineProcess.start(
@@ -233,8 +242,16 @@ export class TerminalService {
       });
       return session.model;
     } finally {
-      this.opening--;
+      const left = this.openingCount(owner) - 1;
+      if (left > 0) this.opening.set(owner, left);
+      else this.opening.delete(owner);
     }
+  }
+
+  /** Opens in progress: an owner's, or everyone's. */
+  private openingCount(owner?: string): number {
+    if (owner !== undefined) return this.opening.get(owner) ?? 0;
+    return [...this.opening.values()].reduce((sum, count) => sum + count, 0);
   }
 
   get(id: string): TerminalModel {

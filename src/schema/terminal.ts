@@ -84,12 +84,11 @@ builder.mutationFields((t) => ({
       rows: t.arg.int({ required: false, defaultValue: 24, description: '1 to 1000.' }),
     },
     resolve: async (_, { container, user, command, args, cols, rows }, ctx) =>
-      ctx.services.terminals.open((await ctx.inspect(container)).id, {
-        user: user ?? undefined,
-        command: pickCommand(command, args),
-        cols: cols ?? undefined,
-        rows: rows ?? undefined,
-      }),
+      ctx.services.terminals.open(
+        (await ctx.inspect(container)).id,
+        { user: user ?? undefined, command: pickCommand(command, args), cols: cols ?? undefined, rows: rows ?? undefined },
+        ctx.principal.tokenId,
+      ),
   }),
   terminalInput: t.boolean({
     description: 'Types into the terminal: keys, pasted text, control characters (at most 64 KiB at a time).',
