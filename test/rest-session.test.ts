@@ -1,4 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDockerClient, selectEngine } from '../src/engine/connect.js';
+import { Engine } from '../src/engine/engine.js';
 import { startTestServer, TEST_IMAGES, uniqueName } from './kit.js';
 import { restClient, TIMESTAMP } from './rest-client.js';
 
@@ -13,6 +18,18 @@ describe('REST session', async () => {
     return name;
   };
   afterAll(() => Promise.all(created.map((name) => server.app.services.containers.remove(name, true).catch(() => undefined))));
+
+  /** The logs text once it holds `needle`; the container prints right after it starts. */
+  const logsOnceThere = async (name: string, query: string, needle: string) => {
+    const started = Date.now();
+    let logs = '';
+    while (Date.now() - started < 5000 && !logs.includes(needle)) {
+      const answer = await rest('GET', `/containers/${name}/logs${query}`);
+      expect(answer.status).toBe(200);
+      logs = answer.body.container.logs;
+    }
+    return logs;
+  };
 
   const listed = async (name: string) => {
     const answer = await rest('GET', '/containers');
@@ -81,6 +98,33 @@ describe('REST session', async () => {
     });
   });
 
+  it('maps ports, volumes (both forms) and environment onto the container', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pgt-rest-'));
+    writeFileSync(path.join(root, 'task.txt'), 'from the host\n');
+    mkdirSync(path.join(root, 'rw'));
+    const bound = await startTestServer({ ALLOWED_BIND_ROOTS: root });
+    const name = newName('mapped');
+    try {
+      const create = await restClient(bound)('POST', '/containers', {
+        image: TEST_IMAGES[1].image,
+        name,
+        command: 'sleep 300',
+        ports: { '8080': null, '53/udp': null },
+        volumes: { [root]: { bind: '/lab', mode: 'ro' }, [path.join(root, 'rw')]: '/lab-rw' },
+        environment: { LAB_MODE: 'exam' },
+      });
+      expect(create.status, JSON.stringify(create.body)).toBe(200);
+      // Asked of the engine itself: the test Docker runs without a bridge, so no port is live.
+      const info = await new Engine(createDockerClient(selectEngine(process.env.DOCKER_HOST))).inspectContainer(name);
+      expect(Object.keys(info.HostConfig.PortBindings ?? {}).sort()).toEqual(['53/udp', '8080/tcp']);
+      const check = await rest('POST', `/containers/${name}/exec`, { command: 'cat /lab/task.txt; echo "$LAB_MODE"; touch /lab/x 2>/dev/null || echo read-only; touch /lab-rw/y && echo writable' });
+      expect(check.body.execution.output).toBe('from the host\nexam\nread-only\nwritable\n');
+    } finally {
+      await server.app.services.containers.remove(name, true).catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('splits a create command string like a shell, without running one; a list is the argv; logs are one text', async () => {
     const quoted = newName('quoted');
     const fromString = await rest('POST', '/containers', {
@@ -99,16 +143,10 @@ describe('REST session', async () => {
     });
     expect(fromList.status).toBe(200);
 
-    const started = Date.now();
-    let logs = '';
-    while (Date.now() - started < 5000 && !logs.includes('to-stderr')) {
-      logs = (await rest('GET', `/containers/${quoted}/logs`)).body.container.logs;
-    }
     // The quotes grouped words; the outer string never went through a shell, so $(id) stayed text.
+    const logs = await logsOnceThere(quoted, '', 'to-stderr');
     expect(logs.split('\n').sort()).toEqual(['', 'to-stderr', 'two  words|$(id)']);
-
-    const tail = await rest('GET', `/containers/${listForm}/logs?tail=2`);
-    expect(tail.body).toEqual({ success: true, container: { logs: 'line4\nline5\n' } });
+    expect(await logsOnceThere(listForm, '?tail=2', 'line5')).toBe('line4\nline5\n');
     const env = await rest('POST', `/containers/${listForm}/exec`, { command: 'echo "$LAB $ATTEMPTS"' });
     expect(env.body.execution.output).toBe('rest 3\n');
   });
