@@ -420,7 +420,9 @@ describe('rate limit', () => {
     expect(codes(limited)).toEqual(['RATE_LIMITED']);
     expect(limited.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     for (const transport of ['sse', 'ws'] as const) {
-      expect(codes(await send(transport, 'burst', Stop, { container: 'no-such-container' }, strict))).toEqual(['RATE_LIMITED']);
+      const refused = await send(transport, 'burst', Stop, { container: 'no-such-container' }, strict);
+      expect(codes(refused)).toEqual(['RATE_LIMITED']);
+      expect(Object.keys(refused.errors![0]!.extensions!).sort()).toEqual(['code', 'retryAfterSeconds']);
     }
     expect(logLinesOf(strictLog).filter((line) => line.outcome === 'RATE_LIMITED')).toContainEqual(
       expect.objectContaining({ audit: true, tokenId: 'burst', action: 'stopContainer' }),

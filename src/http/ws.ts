@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { ExecutionArgs, GraphQLError } from 'graphql';
+import type { ExecutionArgs, GraphQLError, GraphQLFormattedError } from 'graphql';
 import { CloseCode, type OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -13,6 +13,14 @@ import { originAllowed } from './origin.js';
  * peer that vanished without closing frees its subscriptions and upstream streams.
  */
 const KEEPALIVE_MS = 15_000;
+
+/** extensions.http carries an HTTP status for yoga; a WebSocket message has none, so it goes. */
+function withoutHttpStatus(errors: readonly GraphQLError[]): GraphQLFormattedError[] {
+  return errors.map((error) => {
+    const { http: _http, ...extensions } = error.extensions ?? {};
+    return { ...error.toJSON(), extensions };
+  });
+}
 
 export interface WebSocketOptions {
   authenticator: Authenticator;
@@ -55,6 +63,8 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
           return false;
         }
       },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: withoutHttpStatus(result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => withoutHttpStatus(errors),
       onSubscribe: async (ctx, _id, payload) => {
         try {
           // graphql-ws lists this operation already, among those still running on the connection.
