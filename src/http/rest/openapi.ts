@@ -227,7 +227,8 @@ export const openApiDocument = {
           },
           volumes: {
             type: 'object',
-            description: '{"/host/path": "/container/path"} or {"/host/path": {"bind": "/container/path", "mode": "ro"}}.',
+            description:
+              '{"/host/path": "/container/path"} or {"/host/path": {"bind": "/container/path", "mode": "ro"}}; host paths only under ALLOWED_BIND_ROOTS (else 403).',
             additionalProperties: {
               oneOf: [string, { type: 'object', required: ['bind'], properties: { bind: string, mode: { enum: ['rw', 'ro'] } } }],
             },
