@@ -215,12 +215,16 @@ export class LiveService {
 
         // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
         const replay = async () => {
-          const history = tail === 0 ? [] : await this.readHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+          const read = tail === 0 ? [] : await this.readHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
           const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
+          const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
+          // More than MAX_LOG_TAIL lines to catch up on: the oldest are skipped, and said to be.
+          const history = fresh.slice(-tail);
+          if (fresh.length > tail) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
           for (const line of history) {
             if (sink.closed) return;
             await sink.ready();
-            if (sinceNanos === null || line.position.nanos >= sinceNanos) deliver(line);
+            deliver(line);
           }
           let lastHeld: LogLine | undefined;
           let end: LogEnd | undefined;
@@ -250,14 +254,14 @@ export class LiveService {
   }
 
   /**
-   * The last `tail` lines (since `since`, if given). Positions count lines from the start of a
+   * The last `tail` lines, or every line since `since`. Positions count lines from the start of a
    * second, as the live stream does; so a read that the tail cut mid-second is read again from
    * that second's start, or engines with second-precision timestamps (Podman) would number the
    * same line differently on the two paths. Podman 4 also garbles long lines split into parts
    * when it reads with a tail, so only Docker's (sub-second) tail reads are used as they are.
    */
   private async readHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
-    if (since) return (await this.readLines(target, { since: Math.floor(since.getTime() / 1000) })).slice(-tail);
+    if (since) return this.readLines(target, { since: Math.floor(since.getTime() / 1000) });
     const recent = await this.readLines(target, { tail });
     if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent;
     const firstSecond = secondOf(recent[0]!);
