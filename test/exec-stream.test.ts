@@ -29,6 +29,12 @@ const ExecStream = graphql(`
   }
 `);
 
+/** The value of the gauge of running execStream processes. */
+async function streamingGauge(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^podgraph_interactive_processes\{kind="exec_stream"\} (\d+)$/m.exec(metrics)?.[1]);
+}
+
 const RecentExecutions = graphql(`
   query RecentExecutions($ref: String!) {
     container(ref: $ref) {
@@ -99,6 +105,7 @@ describe('execStream', async () => {
       const run = watchWs(client, ExecStream, { container: c.name, command: 'sleep 4242 & echo ready; wait', user: 'nobody' });
       await run.until((events) => events.some((e) => e.execStream.__typename === 'ExecOutput'));
       expect(await processList(server, c.name)).toContain('sleep 4242');
+      expect(await streamingGauge(server.url)).toBe(1);
       run.stop();
       let left = '';
       for (let attempt = 0; attempt < 50; attempt++) {
@@ -111,6 +118,7 @@ describe('execStream', async () => {
       const recorded = async () => (await server.ok(RecentExecutions, { ref: c.name })).container.executions.find((e) => e.command.at(-1)!.includes('sleep 4242'));
       for (let attempt = 0; attempt < 50 && !(await recorded()); attempt++) await new Promise((r) => setTimeout(r, 100));
       expect(await recorded()).toMatchObject({ stdout: 'ready\n' });
+      expect(await streamingGauge(server.url)).toBe(0);
     });
   });
 

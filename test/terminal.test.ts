@@ -145,6 +145,29 @@ describe('terminals', async () => {
     expect(after.events.at(-1)!.terminal).toEqual({ __typename: 'TerminalExited', exitCode: 3 });
   });
 
+  it('keeps the last 256 KiB for a late watcher', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    // 400 000 bytes of "x", then a marker: more than the scrollback holds.
+    const script = "head -c 400000 /dev/zero | tr '\\000' x; echo; echo END; exec sleep 3600";
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, args: ['sh', '-c', script] });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const late = watchWs(client, TerminalWatch, { id: openTerminal.id });
+      const [first] = await late.until((events) => events.length > 0);
+      late.stop();
+      if (first!.terminal.__typename !== 'TerminalOutput') throw new Error(`unexpected ${first!.terminal.__typename}`);
+      if (first!.terminal.data.includes('END')) {
+        // Whole chunks are dropped from the front; a chunk read from the engine is at most 64 KiB.
+        expect(first!.terminal.data.length).toBeLessThanOrEqual(256 * 1024);
+        expect(first!.terminal.data.length).toBeGreaterThan(192 * 1024);
+        expect(first!.terminal.data).toMatch(/x+\r\nEND\r\n$/);
+        await server.ok(CloseTerminal, { id: openTerminal.id });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the output never ended');
+  });
+
   it('closes a terminal for its watchers and kills what runs in it', async () => {
     const c = await create(TEST_IMAGES[0].image);
     const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, user: 'nobody', args: ['sh', '-c', 'id -un; exec sleep 4343'] });

@@ -90,7 +90,7 @@ export class ExecutionHistory {
 
 export class ExecService {
   /** Streamed executions still running, so shutdown can end them. */
-  private readonly streaming = new Set<EngineProcess>();
+  private readonly running = new Set<EngineProcess>();
 
   constructor(
     private readonly engine: Engine,
@@ -159,9 +159,9 @@ export class ExecService {
         ),
       );
       announce();
-      this.streaming.add(child);
+      this.running.add(child);
       void child.exited.then((exitCode) => {
-        this.streaming.delete(child);
+        this.running.delete(child);
         const outcome = { exitCode, ...collector.finish(), timedOut: false, startedAt: child.startedAt, finishedAt: new Date() };
         const execution = toExecution(executionId, container.id, container.name, command, spec.user ?? null, outcome);
         this.history.add(execution);
@@ -174,11 +174,16 @@ export class ExecService {
   /** For shutdown: kills every streamed execution; each subscriber receives its exit first. */
   async closeStreams(): Promise<void> {
     await Promise.all(
-      [...this.streaming].map(async (child) => {
+      [...this.running].map(async (child) => {
         await child.kill();
         await child.exited;
       }),
     );
+  }
+
+  /** Streamed executions still running. */
+  get streaming(): number {
+    return this.running.size;
   }
 
   get(id: string): Execution | undefined {

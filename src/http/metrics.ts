@@ -42,6 +42,16 @@ export function createMetricsHandler(services: Services, connections: Connection
     },
   });
   new Gauge({
+    name: 'podgraph_interactive_processes',
+    help: 'Processes running in containers for execStream subscriptions and terminals.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.set({ kind: 'exec_stream' }, services.exec.streaming);
+      this.set({ kind: 'terminal' }, services.terminals.running);
+    },
+  });
+  new Gauge({
     name: 'podgraph_engine_operations',
     help: 'Engine operations running or waiting for a worker slot.',
     registers: [registry],
