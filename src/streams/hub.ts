@@ -76,13 +76,16 @@ export class FanOutHub<T> {
     };
   }
 
-  /** Closes every upstream at once (shutdown); their listeners are not told. */
+  /** Closes every upstream at once (shutdown) and ends their listeners, as if the streams had ended. */
   closeAll(): void {
-    for (const channel of this.channels.values()) {
-      clearTimeout(channel.closing);
-      channel.listeners.clear();
-      channel.upstream?.close();
-    }
+    const channels = [...this.channels.values()];
     this.channels.clear();
+    for (const channel of channels) {
+      clearTimeout(channel.closing);
+      channel.upstream?.close();
+      const listeners = [...channel.listeners];
+      channel.listeners.clear();
+      for (const each of listeners) each.end();
+    }
   }
 }

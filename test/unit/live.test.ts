@@ -108,8 +108,10 @@ describe('FanOutHub', () => {
     expect([closed, hub.upstreamCount]).toEqual([2, 0]);
     hub.join('a', listener, open)();
     expect(opened).toBe(3);
+    let ended = 0;
+    hub.join('c', { data: () => undefined, end: () => ended++ }, open);
     hub.closeAll();
-    expect(closed).toBe(3);
+    expect([closed, ended, hub.upstreamCount]).toEqual([4, 1, 0]);
   });
 
   it('tells every listener when the upstream ends on its own', () => {
