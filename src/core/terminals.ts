@@ -11,7 +11,7 @@ import type { StreamGap } from './live.js';
 import { argv, parseInput, processUser } from './validation.js';
 
 /** Output kept per terminal for watchers who join late. */
-export const SCROLLBACK_BYTES = 256 * 1024;
+const SCROLLBACK_BYTES = 256 * 1024;
 /** How long an exited terminal stays readable, so a late watcher still gets its output and exit code. */
 const EXITED_LINGER_MS = 60_000;
 
@@ -25,7 +25,7 @@ const LOGIN_SHELL = [
 ].join('\n');
 
 const dimension = z.number().int().min(1).max(1000);
-export const terminalSize = z.object({ cols: dimension, rows: dimension });
+const terminalSize = z.object({ cols: dimension, rows: dimension });
 
 export const openTerminalInput = z.object({
   user: processUser.optional(),
@@ -225,14 +225,14 @@ export class TerminalService {
         const created = new TerminalSession(container, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
           void this.close(created.id).catch(() => undefined);
         });
-        const process = await EngineProcess.start(
+        const child = await EngineProcess.start(
           this.engine,
           container.id,
           { argv: command ?? ['/bin/sh', '-c', LOGIN_SHELL], user: spec.user, env: ['TERM=xterm-256color'], tty: true, stdin: true, size },
           (output) => created.record(output.text),
           signal,
         );
-        created.begin(process);
+        created.begin(child);
         return created;
       });
       this.sessions.set(session.id, session);
