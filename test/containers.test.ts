@@ -88,9 +88,11 @@ describe('containers', async () => {
     expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
     const noImage = await server.execute(CreateContainer, { input: { image: 'localhost/podgraph/nope:1', name: uniqueName('x') } });
     expect(noImage.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    for (const doc of [StartContainer, StopContainer, RestartContainer, RemoveContainer] as const) {
-      expect(await server.errorCode(doc, { container: 'pgt-does-not-exist' })).toBe('NOT_FOUND');
-    }
+    const missing = { container: 'pgt-does-not-exist' };
+    expect(await server.errorCode(StartContainer, missing)).toBe('NOT_FOUND');
+    expect(await server.errorCode(StopContainer, missing)).toBe('NOT_FOUND');
+    expect(await server.errorCode(RestartContainer, missing)).toBe('NOT_FOUND');
+    expect(await server.errorCode(RemoveContainer, missing)).toBe('NOT_FOUND');
   });
 
   it('leaves no container behind when the start fails', async () => {
