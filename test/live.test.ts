@@ -266,10 +266,13 @@ describe.each(TEST_IMAGES)('live logs on $label', ({ image }) => {
     await events.until(() => ofCreated(events).some((e) => 'action' in e && e.action === 'start'));
 
     const stats = watchWs(clients[1]!, StatsLive, { container: created.name });
-    const [sample] = await stats.until((s) => s.length >= 1);
+    const [sample, next] = await stats.until((s) => s.length >= 2);
     stats.stop();
     expect(sample!.containerStats).toMatchObject({ __typename: 'ContainerStats', pids: expect.any(Number) });
     expect((sample!.containerStats as { memoryUsedBytes: number }).memoryUsedBytes).toBeGreaterThan(0);
+    const spacing = Date.parse((next!.containerStats as { time: string }).time) - Date.parse((sample!.containerStats as { time: string }).time);
+    expect(spacing).toBeGreaterThan(500);
+    expect(spacing).toBeLessThan(2500);
 
     const logs = watchWs(clients[2]!, LogsLive, { container: created.name });
     await untilSubscribers('logs', 1);

@@ -139,6 +139,7 @@ export class LiveService {
   readonly logHub: FanOutHub<LogLine | LogEnd>;
   readonly eventHub: FanOutHub<ContainerEvent>;
   readonly statsHub: FanOutHub<ContainerStatsSample>;
+  private podman?: Promise<boolean>;
 
   constructor(
     private readonly engine: Engine,
@@ -329,9 +330,10 @@ export class LiveService {
   }
 
   /** Resource samples about every `intervalMs`; ends when the engine ends the stream. */
-  followStats(target: LiveTarget, input: z.input<typeof followStatsInput>) {
+  async followStats(target: LiveTarget, input: z.input<typeof followStatsInput>) {
     const { intervalMs } = parseInput(followStatsInput, input);
-    // Docker samples once a second; allow for jitter so a 1 s interval takes every sample.
+    const podman = await this.isPodman();
+    // The engines sample once a second; allow for jitter so a 1 s interval takes every sample.
     const spacing = intervalMs - 250;
     return createSubscriber<ContainerStatsSample | StreamGap>(this.queueLimits<ContainerStatsSample>(() => null), (sink) => {
       let last = 0;
@@ -346,12 +348,19 @@ export class LiveService {
           end: () => sink.end(),
         },
         (handlers) =>
-          followStats(this.engine, target.id, {
+          followStats(this.engine, target.id, podman, {
             data: (sample) => handlers.data({ kind: 'stats', ...sample }),
             end: handlers.end,
           }),
       );
     });
+  }
+
+  /** Which engine this is, asked once; Podman's stats need its own endpoint. */
+  private isPodman(): Promise<boolean> {
+    this.podman ??= this.pool.run((signal) => this.engine.info(signal)).then((info) => info.name === 'podman');
+    this.podman.catch(() => (this.podman = undefined));
+    return this.podman;
   }
 
   /** Upstream streams and subscribers per kind, for metrics. */

@@ -237,11 +237,52 @@ export function toStatsSample(raw: RawStats): StatsSample {
   };
 }
 
-/** Follows a container's resource usage: Docker sends a sample a second, Podman's compatible API one every 5 s. */
-export function followStats(engine: Engine, id: string, handlers: UpstreamHandlers<StatsSample>): Upstream {
+type RawPodmanStats = {
+  Error?: unknown;
+  Stats?: { CPU?: number; MemUsage?: number; MemLimit?: number; NetInput?: number; NetOutput?: number; PIDs?: number; SystemNano?: number }[];
+};
+
+/** A sample from Podman's own stats stream, which reports CPU use as a percentage already. */
+export function fromPodmanStats(raw: RawPodmanStats): StatsSample | null {
+  const stats = raw.Error ? undefined : raw.Stats?.[0];
+  if (!stats) return null;
+  return {
+    read: stats.SystemNano ? new Date(stats.SystemNano / 1_000_000) : new Date(),
+    cpuPercent: stats.CPU ?? null,
+    memoryUsedBytes: stats.MemUsage ?? null,
+    memoryLimitBytes: stats.MemLimit ?? null,
+    networkRxBytes: stats.NetInput ?? 0,
+    networkTxBytes: stats.NetOutput ?? 0,
+    pids: stats.PIDs ?? null,
+  };
+}
+
+/** Podman's own stats endpoint: its Docker-compatible one samples only every 5 s. */
+function podmanStats(engine: Engine, id: string, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    engine.docker.modem.dial(
+      {
+        path: '/v4.0.0/libpod/containers/stats?',
+        method: 'GET',
+        options: { containers: [id], stream: true, interval: 1 },
+        isStream: true,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+        abortSignal: signal,
+      } as Parameters<Engine['docker']['modem']['dial']>[0],
+      (error, stream) => (error ? reject(error) : resolve(stream)),
+    ),
+  );
+}
+
+/** Follows a container's resource usage, a sample about every second. */
+export function followStats(engine: Engine, id: string, podman: boolean, handlers: UpstreamHandlers<StatsSample>): Upstream {
   return openStream(
-    (signal) => engine.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as object) as Promise<unknown>,
-    jsonLines((value) => handlers.data(toStatsSample(value as RawStats))),
+    (signal) =>
+      podman ? podmanStats(engine, id, signal) : (engine.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as object) as Promise<unknown>),
+    jsonLines((value) => {
+      const sample = podman ? fromPodmanStats(value as RawPodmanStats) : toStatsSample(value as RawStats);
+      if (sample) handlers.data(sample);
+    }),
     () => undefined,
     handlers,
   );

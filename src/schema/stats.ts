@@ -48,8 +48,8 @@ builder.subscriptionFields((t) => ({
     type: ContainerStatsEventRef,
     authScopes: { viewer: true },
     description:
-      'CPU, memory, network and process counts at most once per `intervalMs`, as the engine samples them (Docker every second, ' +
-      'Podman every 5 s); ends when the engine ends the stream.',
+      'CPU, memory, network and process counts about every `intervalMs` (the engines sample once a second); ends when the ' +
+      'engine ends the stream.',
     args: {
       container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),
       intervalMs: t.arg.int({ required: false, defaultValue: 1000, description: '1000 to 60000.' }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { linearPattern } from '../../src/core/pattern.js';
-import { readStampedLines, StampedLineReader, toStatsSample } from '../../src/engine/live.js';
+import { fromPodmanStats, readStampedLines, StampedLineReader, toStatsSample } from '../../src/engine/live.js';
 import type { Frame } from '../../src/engine/streams.js';
 import { FanOutHub } from '../../src/streams/hub.js';
 import { CursorClock, decodeCursor, encodeCursor, timestampNanos } from '../../src/streams/cursor.js';
@@ -75,7 +75,7 @@ describe('linearPattern', () => {
   });
 });
 
-describe('toStatsSample', () => {
+describe('stats samples', () => {
   it('computes CPU use like docker stats and leaves reclaimable cache out of memory use', () => {
     const sample = toStatsSample({
       read: '2026-01-02T03:04:05.000Z',
@@ -86,6 +86,12 @@ describe('toStatsSample', () => {
       pids_stats: { current: 3 },
     });
     expect(sample).toMatchObject({ cpuPercent: 40, memoryUsedBytes: 800, memoryLimitBytes: 4_000, networkRxBytes: 6, networkTxBytes: 8, pids: 3 });
+  });
+
+  it('reads Podman\'s own stats format, and skips its error samples', () => {
+    const stats = { CPU: 12.5, MemUsage: 900, MemLimit: 4_000, NetInput: 6, NetOutput: 8, PIDs: 2, SystemNano: 1767323045000000000 };
+    expect(fromPodmanStats({ Error: null, Stats: [stats] })).toMatchObject({ cpuPercent: 12.5, memoryUsedBytes: 900, networkRxBytes: 6, pids: 2, read: new Date('2026-01-02T03:04:05Z') });
+    expect(fromPodmanStats({ Error: { message: 'container is stopped' }, Stats: [] })).toBeNull();
   });
 });
 
