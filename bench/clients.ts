@@ -1,0 +1,88 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+interface Result<T> {
+  data?: T | null;
+  errors?: GraphQLFormattedError[];
+}
+
+/** POSTs one GraphQL operation with plain fetch; any error in the answer is thrown. */
+export async function graphqlRequest<T>(baseUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const result = (await response.json()) as Result<T>;
+  if (result.errors?.length || !result.data) throw new Error(`GraphQL: ${JSON.stringify(result.errors ?? result)}`);
+  return result.data;
+}
+
+/** A graphql-ws client with its own socket, which the caller may pause (a viewer that stops reading). */
+export interface WsConnection {
+  client: Client;
+  socket(): WebSocket | undefined;
+}
+
+export function wsConnection(baseUrl: string): WsConnection {
+  let socket: WebSocket | undefined;
+  class TrackedWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      socket = this;
+    }
+  }
+  const client = createClient({
+    url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: TrackedWebSocket,
+    retryAttempts: 0,
+    lazy: true,
+  });
+  return { client, socket: () => socket };
+}
+
+export interface Subscription {
+  /** Resolves when the server completes the subscription; rejects on an error. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** graphql-ws fails with an Error, a list of GraphQL errors, or the socket's CloseEvent. */
+function asError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  const close = error as { code?: unknown; reason?: unknown };
+  if (typeof close.code === 'number') return new Error(`connection closed with code ${close.code}${close.reason ? `: ${String(close.reason)}` : ''}`);
+  return new Error(JSON.stringify(error));
+}
+
+/** Subscribes and hands each event's data to `onData` as it arrives. */
+export function subscribe<T>(client: Client, query: string, variables: Record<string, unknown>, onData: (data: T) => void): Subscription {
+  let stop!: () => void;
+  const done = new Promise<void>((resolve, reject) => {
+    stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (result) => {
+          if (result.errors?.length) reject(new Error(`GraphQL: ${JSON.stringify(result.errors)}`));
+          else if (result.data) onData(result.data as T);
+        },
+        error: (error) => reject(asError(error)),
+        complete: resolve,
+      },
+    );
+  });
+  done.catch(() => undefined);
+  return { done, stop };
+}
+
+/** Runs one operation over the socket and resolves with its single result. */
+export function wsRequest<T>(client: Client, query: string, variables: Record<string, unknown>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let data: T | undefined;
+    subscribe<T>(client, query, variables, (d) => (data = d)).done.then(
+      () => (data === undefined ? reject(new Error('no result')) : resolve(data)),
+      reject,
+    );
+  });
+}

@@ -1,0 +1,33 @@
+import type { Engine } from '../src/engine/engine.js';
+import type { Fixtures } from './fixtures.js';
+import type { ScenarioResult } from './report.js';
+import type { ServerProcess } from './server.js';
+
+/** Progress goes to stderr; the table goes to stdout and the results files. */
+export const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+export interface BenchContext {
+  server: ServerProcess;
+  /** The bench's own engine client: `engine.docker` is the dockerode of the baselines. */
+  engine: Engine;
+  fixtures: Fixtures;
+  /** Fewer rounds and smaller volumes for a trial run. */
+  quick: boolean;
+}
+
+export interface Scenario {
+  name: string;
+  target: string;
+  /** Schema fields the podgraph path needs, as "Type.field"; missing ones make it "not available". */
+  requires: string[];
+  run(context: BenchContext): Promise<ScenarioResult[]>;
+}
+
+/** Resolves once `condition` holds, polling every `intervalMs`; fails after `timeoutMs`. */
+export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, intervalMs = 20): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

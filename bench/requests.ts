@@ -1,0 +1,111 @@
+import { execBaseline, logsBaseline } from './baseline.js';
+import { graphqlRequest } from './clients.js';
+import type { BenchContext, Scenario } from './context.js';
+import { BENCH_LABEL, BUSYBOX_IMAGE, DEBIAN_IMAGE, printToLog, ROLE_LABEL } from './fixtures.js';
+import { latencyRow, ms, ratio, verdict } from './report.js';
+import { interleave, timed } from './stats.js';
+
+/** Request/response scenarios: one GraphQL call over HTTP against the same work done with dockerode. */
+
+const LIST = `query List($labels: [String!]) { containers(filter: { labels: $labels }) { id name state status image } }`;
+const LOGS = `query Logs($ref: String!) { container(ref: $ref) { logs(tail: 100) { timestamp stream message } } }`;
+const EXEC = `mutation Exec($container: String!) { exec(container: $container, input: { args: ["true"] }) { exitCode } }`;
+
+const rounds = (context: BenchContext, full: number, quick: number) => (context.quick ? quick : full);
+
+export const listContainers: Scenario = {
+  name: 'list 20 containers',
+  target: 'ratio ≤ 1.3 and ≤ 2 ms added at p50',
+  requires: ['Query.containers'],
+  async run(context) {
+    const { server, engine, fixtures } = context;
+    await Promise.all(Array.from({ length: 20 }, () => fixtures.create('list', BUSYBOX_IMAGE)));
+    const labels = [`${BENCH_LABEL}=${process.pid}`, `${ROLE_LABEL}=list`];
+    const podgraph = async () => (await graphqlRequest<{ containers: unknown[] }>(server.url, LIST, { labels })).containers.length;
+    const baseline = async () => (await engine.docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) } as object)).length;
+    const counts = [await podgraph(), await baseline()];
+    if (counts.some((n) => n !== 20)) throw new Error(`expected 20 containers on both paths, got ${counts.join(' and ')}`);
+    const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 20, rounds: rounds(context, 300, 50) });
+    return [latencyRow(this.name, this.target, result, result.ratio <= 1.3 && result.addedAtMedian <= 2, `\`containers(filter: {labels})\` over HTTP against dockerode \`listContainers\` with the same label filter, ${result.podgraph.n} rounds each`)];
+  },
+};
+
+export const logsTail: Scenario = {
+  name: 'logs, tail 100',
+  target: 'ratio ≤ 1.5',
+  requires: ['Container.logs'],
+  async run(context) {
+    const { server, engine, fixtures } = context;
+    const container = await fixtures.create('logs', DEBIAN_IMAGE);
+    await printToLog(engine.docker, container.id, 'history', 1000);
+    const podgraph = async () =>
+      (await graphqlRequest<{ container: { logs: unknown[] } }>(server.url, LOGS, { ref: container.name })).container.logs.length;
+    const baseline = () => logsBaseline(engine.docker, container.id, 100);
+    const counts = [await podgraph(), await baseline()];
+    if (counts.some((n) => n !== 100)) throw new Error(`expected 100 lines on both paths, got ${counts.join(' and ')}`);
+    const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 20, rounds: rounds(context, 300, 50) });
+    return [latencyRow(this.name, this.target, result, result.ratio <= 1.5, `\`container(ref) { logs(tail: 100) }\` against dockerode \`logs\` (timestamps, demultiplexed and split into lines) of a container with 1,000 lines, ${result.podgraph.n} rounds each. The server inspects the container first, to learn whether it has a TTY`)];
+  },
+};
+
+export const execTrue: Scenario = {
+  name: 'exec `true`',
+  target: 'ratio ≤ 1.05',
+  requires: ['Mutation.exec'],
+  async run(context) {
+    const { server, engine, fixtures } = context;
+    const container = await fixtures.create('exec', BUSYBOX_IMAGE);
+    const podgraph = async () => {
+      const { exec } = await graphqlRequest<{ exec: { exitCode: number | null } }>(server.url, EXEC, { container: container.name });
+      if (exec.exitCode !== 0) throw new Error(`exec true exited with ${exec.exitCode}`);
+    };
+    const baseline = async () => {
+      const exitCode = await execBaseline(engine, container.id, ['true']);
+      if (exitCode !== 0) throw new Error(`exec true exited with ${exitCode}`);
+    };
+    const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 10, rounds: rounds(context, 150, 30) });
+    return [latencyRow(this.name, this.target, result, result.ratio <= 1.05, `\`exec(input: {args: ["true"]})\` against dockerode exec create + start + inspect (polling until the exit code is known, as Podman needs), ${result.podgraph.n} rounds each`)];
+  },
+};
+
+export const concurrentExecs: Scenario = {
+  name: '50 concurrent execs over 10 containers',
+  target: 'wall-time ratio ≤ 1.1, zero errors',
+  requires: ['Mutation.exec'],
+  async run(context) {
+    const { server, engine, fixtures } = context;
+    const containers = await Promise.all(Array.from({ length: 10 }, () => fixtures.create('concurrent', BUSYBOX_IMAGE)));
+    const errors = { podgraph: 0, baseline: 0 };
+    const batch = (one: (index: number) => Promise<unknown>, side: keyof typeof errors) => () =>
+      timed(() =>
+        Promise.all(
+          Array.from({ length: 50 }, (_, index) =>
+            one(index).catch(() => {
+              errors[side]++;
+            }),
+          ),
+        ),
+      );
+    const podgraph = batch(async (index) => {
+      const { exec } = await graphqlRequest<{ exec: { exitCode: number | null } }>(server.url, EXEC, { container: containers[index % 10]!.name });
+      if (exec.exitCode !== 0) throw new Error(`exit ${exec.exitCode}`);
+    }, 'podgraph');
+    const baseline = batch(async (index) => {
+      const exitCode = await execBaseline(engine, containers[index % 10]!.id, ['true']);
+      if (exitCode !== 0) throw new Error(`exit ${exitCode}`);
+    }, 'baseline');
+    const result = await interleave({ podgraph, baseline }, { warmup: 1, rounds: rounds(context, 8, 3) });
+    return [
+      {
+        scenario: this.name,
+        podgraph: `wall p50 ${ms(result.podgraph.median)}, max ${ms(result.podgraph.max)}; ${errors.podgraph} errors`,
+        baseline: `wall p50 ${ms(result.baseline.median)}, max ${ms(result.baseline.max)}; ${errors.baseline} errors`,
+        ratio: ratio(result.ratio),
+        target: this.target,
+        verdict: verdict(result.ratio <= 1.1 && errors.podgraph === 0),
+        note: `50 \`exec\` mutations sent at once (MAX_WORKERS=10 run at a time) against 50 dockerode execs at once, ${result.podgraph.n} batches each (errors counted over warm-up too).`,
+        figures: { ...result, errors },
+      },
+    ];
+  },
+};
