@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createServices, type Services } from './core/services.js';
@@ -14,6 +15,9 @@ import { originAllowed } from './http/origin.js';
 import { errorBody } from './http/rest/errors.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
+
+/** How long shutdown lets terminal watchers and exec stream subscribers receive their last event. */
+const STREAM_END_GRACE_MS = 2000;
 
 export interface App {
   services: Services;
@@ -72,10 +76,10 @@ export function createApp(config: Config, logger: Logger): App {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const drained = await services.pool.drain(config.shutdownTimeoutMs);
       if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
-      // Before the sockets close, so every watcher still receives the process's end; delivering
-      // that last event takes only microtasks, which run before the next turn of the loop.
-      await Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
-      await new Promise((resolve) => setImmediate(resolve));
+      // Before the sockets close, so every watcher still receives the process's end (within a
+      // bound: a subscriber that does not read would otherwise hold the shutdown up).
+      const streamsEnded = Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
+      await Promise.race([streamsEnded, sleep(STREAM_END_GRACE_MS, undefined, { ref: false })]);
       services.live.close();
       await ws.close();
       server.closeIdleConnections();

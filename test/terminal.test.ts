@@ -226,10 +226,17 @@ describe('terminals', async () => {
   });
 
   it('reaps idle terminals and bounds how many are open', async () => {
-    const small = await startTestServer({ TERMINAL_IDLE_TIMEOUT: '0.5', MAX_TERMINALS: '1' });
+    const small = await startTestServer({ TERMINAL_IDLE_TIMEOUT: '1', MAX_TERMINALS: '1' });
+    const smallClient = wsClient(small);
+    afterAll(() => smallClient.dispose());
     const c = await containerFactory(small)(TEST_IMAGES[1].image);
     const { openTerminal } = await small.ok(OpenTerminal, { container: c.name });
+    // A watcher keeps it from being idle, however slowly this runs.
+    const watch = watchWs(smallClient, TerminalWatch, { id: openTerminal.id });
+    await small.ok(TerminalInput, { id: openTerminal.id, data: 'echo watched\n' });
+    await waitForText(watch, 'watched');
     expect(await small.errorCode(OpenTerminal, { container: c.name })).toBe('CONFLICT');
+    watch.stop();
     for (let attempt = 0; attempt < 40 && (await small.ok(TerminalQuery, { id: openTerminal.id })).terminal.running; attempt++) {
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -89,8 +89,11 @@ export class ExecutionHistory {
 }
 
 export class ExecService {
-  /** Streamed executions still running, so shutdown can end them. */
-  private readonly running = new Set<EngineProcess>();
+  /**
+   * Streamed executions with a subscriber, each with a promise that settles when the
+   * subscriber has its last event (or left), so shutdown can end them and let that arrive.
+   */
+  private readonly subscribed = new Map<EngineProcess, Promise<void>>();
 
   constructor(
     private readonly engine: Engine,
@@ -159,31 +162,33 @@ export class ExecService {
         ),
       );
       announce();
-      this.running.add(child);
+      let delivered!: () => void;
+      this.subscribed.set(child, new Promise((resolve) => (delivered = resolve)));
       void child.exited.then((exitCode) => {
-        this.running.delete(child);
         const outcome = { exitCode, ...collector.finish(), timedOut: false, startedAt: child.startedAt, finishedAt: new Date() };
         const execution = toExecution(executionId, container.id, container.name, command, spec.user ?? null, outcome);
         this.history.add(execution);
         sink.finish({ kind: 'exited', executionId, exitCode, durationMs: execution.durationMs });
       });
-      return () => void child.kill();
+      // Runs once the subscriber has taken the exit event, or has left.
+      return () => {
+        this.subscribed.delete(child);
+        delivered();
+        void child.kill();
+      };
     });
   }
 
-  /** For shutdown: kills every streamed execution; each subscriber receives its exit first. */
+  /** For shutdown: kills every streamed execution and waits until each subscriber has its exit. */
   async closeStreams(): Promise<void> {
-    await Promise.all(
-      [...this.running].map(async (child) => {
-        await child.kill();
-        await child.exited;
-      }),
-    );
+    const open = [...this.subscribed];
+    await Promise.all(open.map(([child]) => child.kill()));
+    await Promise.all(open.map(([, delivered]) => delivered));
   }
 
   /** Streamed executions still running. */
   get streaming(): number {
-    return this.running.size;
+    return [...this.subscribed.keys()].filter((child) => child.running).length;
   }
 
   get(id: string): Execution | undefined {

@@ -99,6 +99,9 @@ class TerminalSession {
   private scrollbackBytes = 0;
   private cursor = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Settles once every watcher has received the exit (or left); set when the process exits. */
+  delivered: Promise<void> | undefined;
+  private allDelivered: (() => void) | undefined;
 
   constructor(
     readonly container: { id: string; name: string },
@@ -163,8 +166,10 @@ class TerminalSession {
     }
     this.watchers.add(sink);
     clearTimeout(this.idleTimer);
+    // Runs once this watcher has taken the exit event, or has left.
     return () => {
       this.watchers.delete(sink);
+      if (this.watchers.size === 0) this.allDelivered?.();
       this.armIdleTimer();
     };
   }
@@ -177,8 +182,8 @@ class TerminalSession {
   exit(exitCode: number | null): void {
     this.exitCode = exitCode;
     clearTimeout(this.idleTimer);
+    this.delivered = this.watchers.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.allDelivered = resolve));
     for (const sink of this.watchers) sink.finish({ kind: 'exited', exitCode });
-    this.watchers.clear();
   }
 
   private armIdleTimer(): void {
@@ -292,9 +297,11 @@ export class TerminalService {
     return session.model;
   }
 
-  /** For shutdown: closes every terminal and waits for their ends. */
+  /** For shutdown: closes every terminal and waits until each watcher has received its end. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((id) => this.close(id).catch(() => undefined)));
+    const sessions = [...this.sessions.values()];
+    await Promise.all(sessions.map((session) => this.close(session.id).catch(() => undefined)));
+    await Promise.all(sessions.map((session) => session.delivered));
   }
 
   /** Terminals whose process still runs. */
