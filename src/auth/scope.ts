@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { globToRegExp } from '../core/policy.js';
 
 /** `key=value`: the form labels take in a token's scope. */
 const labelPair = z
@@ -30,10 +31,7 @@ export class ContainerScope {
   readonly labels: Record<string, string>;
 
   constructor(spec: z.output<typeof scopeSchema>) {
-    if (spec.name !== undefined) {
-      const escaped = spec.name.split('*').map((part) => part.replace(/[.]/g, '\\.'));
-      this.namePattern = new RegExp(`^${escaped.join('.*')}$`);
-    }
+    if (spec.name !== undefined) this.namePattern = globToRegExp(spec.name);
     this.labels = Object.fromEntries((spec.labels ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
   }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import { UNPRIVILEGED, type ContainerPolicy, type Requester } from './policy.js';
+import type { ContainerPolicy, Requester } from './policy.js';
 import { splitShellWords } from './shellwords.js';
 import {
   absolutePath,
@@ -243,7 +243,7 @@ export class ContainerService {
    * Creates and starts a container within the policy (for the requester); if the start fails,
    * the created container is removed.
    */
-  async create(input: CreateContainerInput, requester: Requester = UNPRIVILEGED): Promise<ContainerModel> {
+  async create(input: CreateContainerInput, requester: Requester): Promise<ContainerModel> {
     const spec = this.policy.apply(parseInput(createContainerInput, input), requester);
     const cmd = typeof spec.command === 'string' ? splitShellWords(spec.command) : spec.command;
     if (cmd && cmd.length === 0) throw new AppError('BAD_USER_INPUT', 'command must have at least one word');

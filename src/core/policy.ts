@@ -10,9 +10,6 @@ export interface Requester {
   scope: { labels: Record<string, string>; allowsName(name: string): boolean } | null;
 }
 
-/** Anyone without a principal (e.g. an unauthenticated surface): no host-level options, no scope. */
-export const UNPRIVILEGED: Requester = { admin: false, scope: null };
-
 /** The parts of a container spec the policy reads and fills in. */
 export interface PolicySubject {
   image: string;
@@ -32,7 +29,8 @@ export interface PolicySubject {
 
 const HOST_OPTIONS = ['privileged', 'hostNetwork', 'hostPid', 'hostIpc'] as const;
 
-const globToRegExp = (pattern: string) =>
+/** A pattern where `*` matches any run of characters and everything else matches itself. */
+export const globToRegExp = (pattern: string) =>
   new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 
 const isUnder = (candidate: string, root: string) => root === '/' || candidate === root || candidate.startsWith(`${root}/`);

@@ -8,7 +8,7 @@ import { RateLimiter } from '../../src/auth/rate-limit.js';
 import { ContainerScope } from '../../src/auth/scope.js';
 import { ANONYMOUS } from '../../src/auth/tokens.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { ContainerPolicy, UNPRIVILEGED } from '../../src/core/policy.js';
+import { ContainerPolicy } from '../../src/core/policy.js';
 import { AppError } from '../../src/errors.js';
 
 const SECRET = 'a-long-enough-secret-0001';
@@ -138,6 +138,7 @@ describe('container policy', () => {
     devices: [] as string[],
   };
   const admin = { admin: true, scope: null };
+  const UNPRIVILEGED = { admin: false, scope: null };
   const policy = new ContainerPolicy(config);
   const allowing = new ContainerPolicy({ ...config, allowPrivilegedForAdmins: true });
 
