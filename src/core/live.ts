@@ -63,6 +63,8 @@ export interface LiveTarget {
   id: string;
   name: string;
   tty: boolean;
+  /** Whether its logs may still grow. */
+  running: boolean;
 }
 
 export interface LiveLimits {
@@ -276,7 +278,7 @@ export class LiveService {
       this.engine.logs(target.id, target.tty, { ...window, timestamps: true, stdout: true, stderr: true }, signal),
     );
     const clock = new CursorClock();
-    return readStampedLines(frames, target.tty).map((line) => toLogLine(line, clock));
+    return readStampedLines(frames, target.tty, !target.running).map((line) => toLogLine(line, clock));
   }
 
   /** Follows from the start of the current second: the joins dedupe what history already gave. */

@@ -84,10 +84,14 @@ function stripStamp(line: Line): StampedLine {
   return match ? { ...line, text: line.text.slice(match[0].length), timestamp: match[1]! } : { ...line, timestamp: null };
 }
 
-/** Lines of a finished log read (frames in engine order). */
-export function readStampedLines(frames: Frame[], tty: boolean): StampedLine[] {
+/**
+ * Lines of a log read (frames in engine order). A last line without its newline is still being
+ * written unless `final`: it is left out then, to arrive whole on the live stream.
+ */
+export function readStampedLines(frames: Frame[], tty: boolean, final: boolean): StampedLine[] {
   const reader = new StampedLineReader(tty);
-  return [...frames.flatMap((frame) => reader.push(frame)), ...reader.flush()];
+  const lines = frames.flatMap((frame) => reader.push(frame));
+  return final ? [...lines, ...reader.flush()] : lines;
 }
 
 /** Largest JSON object (an event or a stats sample) accepted from the engine. */

@@ -15,5 +15,5 @@ export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement(
 /** The container a live stream is about, resolved through the context so its scope applies. */
 export async function liveTarget(ctx: Context, ref: string) {
   const container = await ctx.inspect(ref);
-  return { id: container.id, name: container.name, tty: container.details?.tty ?? false };
+  return { id: container.id, name: container.name, tty: container.details?.tty ?? false, running: container.state === 'RUNNING' };
 }

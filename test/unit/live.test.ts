@@ -11,7 +11,7 @@ const T2 = '2026-01-02T03:04:06.123456789Z';
 
 describe('StampedLineReader', () => {
   it('joins a line the engine wrote in parts and keeps the time of its first part', () => {
-    const lines = readStampedLines([frame(`${T1} abc`), frame(`${T2} def`), frame(`${T2} \n`), frame(`${T2} next\n`)], false);
+    const lines = readStampedLines([frame(`${T1} abc`), frame(`${T2} def`), frame(`${T2} \n`), frame(`${T2} next\n`)], false, true);
     expect(lines.map((l) => [l.text, l.timestamp])).toEqual([
       ['abcdef', T1],
       ['next', T2],
@@ -23,11 +23,18 @@ describe('StampedLineReader', () => {
     const lines = readStampedLines(
       [frame(Buffer.concat([Buffer.from(`${T1} h`), e.subarray(0, 1)])), frame(`${T1} err\n`, 'stderr'), frame(Buffer.concat([Buffer.from(`${T2} `), e.subarray(1), Buffer.from('llo\n')]))],
       false,
+      true,
     );
     expect(lines.map((l) => [l.stream, l.text])).toEqual([
       ['stderr', 'err'],
       ['stdout', 'héllo'],
     ]);
+  });
+
+  it('leaves out a last line still being written, unless the log is final', () => {
+    const frames = [frame(`${T1} done\n`), frame(`${T2} half a li`)];
+    expect(readStampedLines(frames, false, false).map((l) => l.text)).toEqual(['done']);
+    expect(readStampedLines(frames, false, true).map((l) => l.text)).toEqual(['done', 'half a li']);
   });
 
   it('reads each line\'s own prefix on a TTY stream, where chunks are not records', () => {
@@ -40,7 +47,7 @@ describe('StampedLineReader', () => {
   });
 
   it('caps a very long line with a marker', () => {
-    const [line] = readStampedLines([frame(`${T1} ${'x'.repeat(100_000)}\n`)], false);
+    const [line] = readStampedLines([frame(`${T1} ${'x'.repeat(100_000)}\n`)], false, true);
     expect(line!.truncated).toBe(true);
     expect(line!.text.length).toBeLessThan(70_000);
     expect(line!.text).toMatch(/truncated\]$/);
