@@ -99,8 +99,8 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
     case 400:
       return badInput(message);
     case 500:
-      // A command the container cannot run is the request's fault, whatever words it uses.
-      if (/executable file not found|unable to start container process|exec format error|permission denied/.test(lower)) {
+      // A command the container cannot run, or a user it does not have, is the request's fault.
+      if (/executable file not found|unable to start container process|exec format error|permission denied|unable to find (user|group)/.test(lower)) {
         return badInput(message);
       }
       // Podman reports several "not found" and "in use" cases as 500.

@@ -225,6 +225,19 @@ describe('terminals', async () => {
     expect(await server.errorCode(OpenTerminal, { container: c.name })).toBe('CONFLICT');
   });
 
+  it('reports an unknown user: Podman refuses it, Docker runs nothing and says why', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    const result = await server.execute(OpenTerminal, { container: c.name, user: 'nosuchuser' });
+    if ((process.env.PODGRAPH_ENGINE ?? 'podman') === 'podman') {
+      expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      return;
+    }
+    const watch = watchWs(client, TerminalWatch, { id: result.data!.openTerminal.id });
+    await watch.until(() => watch.done);
+    expect(screen(watch)).toContain('unable to find user nosuchuser');
+    expect(watch.events.at(-1)!.terminal).toEqual({ __typename: 'TerminalExited', exitCode: 126 });
+  });
+
   it('reaps idle terminals and bounds how many are open', async () => {
     const small = await startTestServer({ TERMINAL_IDLE_TIMEOUT: '1', MAX_TERMINALS: '1' });
     const smallClient = wsClient(small);

@@ -101,7 +101,7 @@ export class EngineProcess {
     )) as unknown as Duplex;
     const started = new EngineProcess(engine, containerId, exec, stream, marker, spec, onOutput);
     try {
-      if (spec.tty && spec.size) await started.resize(spec.size);
+      if (spec.tty && spec.size) await started.initialResize(spec.size);
       if (signal?.aborted) throw new AppError('TIMEOUT', 'Operation aborted before it finished');
     } catch (error) {
       await started.kill();
@@ -129,6 +129,19 @@ export class EngineProcess {
     if (this.ended) throw conflict('The process has exited');
     // engine.call treats Podman's 201 answer as the success it is.
     await this.engine.call(() => this.exec.resize({ h: rows, w: cols }));
+  }
+
+  /**
+   * Docker cannot resize a process that failed to start (an unknown user, say): it has already
+   * exited, and its output and exit code say why, so that is no failure of the start.
+   */
+  private async initialResize(size: TerminalSize): Promise<void> {
+    try {
+      await this.resize(size);
+    } catch (error) {
+      const info = await this.engine.call(() => this.exec.inspect());
+      if (info.Running) throw error;
+    }
   }
 
   /** Kills the process and everything it started, then drops the connection. Idempotent. */

@@ -37,6 +37,7 @@ describe('fromEngineError', () => {
     [{ statusCode: 409, json: { message: 'name in use' } }, 'CONFLICT'],
     [{ statusCode: 500, json: { message: 'container name "x" is already in use' } }, 'CONFLICT'],
     [{ statusCode: 500, json: { message: 'x: image not known' } }, 'NOT_FOUND'],
+    [{ statusCode: 500, json: { message: 'unable to find user nosuchuser: no matching entries in passwd file' } }, 'BAD_USER_INPUT'],
     [{ statusCode: 500, json: { message: 'something odd' } }, 'INTERNAL'],
     [new Error('boom'), 'INTERNAL'],
   ])('maps %j to %s', (error, code) => {
