@@ -6,8 +6,16 @@ import { containerFactory, processList, startTestServer, TEST_IMAGES } from './k
 import { watchWs, wsClient } from './live-client.js';
 
 const ExecStream = graphql(`
-  subscription ExecStream($container: String!, $command: String, $args: [String!], $user: String, $tty: Boolean) {
-    execStream(container: $container, command: $command, args: $args, user: $user, tty: $tty) {
+  subscription ExecStream(
+    $container: String!
+    $command: String
+    $args: [String!]
+    $user: String
+    $workdir: String
+    $env: [KeyValueInput!]
+    $tty: Boolean
+  ) {
+    execStream(container: $container, command: $command, args: $args, user: $user, workdir: $workdir, env: $env, tty: $tty) {
       __typename
       ... on ExecStarted {
         executionId
@@ -89,13 +97,15 @@ describe('execStream', async () => {
       expect(container.executions[0]).toMatchObject({ id: started.executionId, user: 'nobody', stdout: 'out1\n€\n', stderr: 'err1\n' });
     });
 
-    it('runs in a pseudo-terminal when asked: one stream', async () => {
+    it('runs in a pseudo-terminal when asked: one stream; with env and workdir', async () => {
       const c = await create(image);
-      const run = watchWs(client, ExecStream, { container: c.name, args: ['sh', '-c', 'test -t 1 && echo is-a-tty; echo err >&2'], tty: true });
+      const script = 'test -t 1 && echo is-a-tty; echo "$GREETING in $(pwd)"; echo err >&2';
+      const env = [{ name: 'GREETING', value: 'hello' }];
+      const run = watchWs(client, ExecStream, { container: c.name, args: ['sh', '-c', script], env, workdir: '/tmp', tty: true });
       await run.until(() => run.done);
       const output = run.events.map((e) => e.execStream).filter((e) => e.__typename === 'ExecOutput');
       expect(output.every((e) => e.stream === 'STDOUT')).toBe(true);
-      expect(output.map((e) => e.data).join('')).toBe('is-a-tty\r\nerr\r\n');
+      expect(output.map((e) => e.data).join('')).toBe('is-a-tty\r\nhello in /tmp\r\nerr\r\n');
     });
 
     it('kills the process tree when the client goes away', async () => {
