@@ -3,7 +3,7 @@ import { StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { TerminalWatchSubscription } from './gql/graphql.js';
 import { containerFactory, processList, startTestServer, TEST_IMAGES } from './kit.js';
-import { watchWs, wsClient, type Watch } from './live-client.js';
+import { watchSse, watchWs, wsClient, type Watch } from './live-client.js';
 
 const OpenTerminal = graphql(`
   mutation OpenTerminal($container: String!, $user: String, $args: [String!], $cols: Int, $rows: Int) {
@@ -104,7 +104,8 @@ describe('terminals', async () => {
       await server.ok(TerminalInput, { id, data: 'stty size\n' });
       await waitForText(first, '40 120');
 
-      const late = watchWs(client, TerminalWatch, { id });
+      // The late watcher comes over server-sent events: both transports serve the same stream.
+      const late = watchSse(server, TerminalWatch, { id });
       const [replay] = await late.until((events) => events.length > 0);
       expect(replay!.terminal.__typename).toBe('TerminalOutput');
       expect(screen(late)).toContain('answer=42');
@@ -143,6 +144,24 @@ describe('terminals', async () => {
     await after.until(() => after.done);
     expect(screen(after)).toContain('two');
     expect(after.events.at(-1)!.terminal).toEqual({ __typename: 'TerminalExited', exitCode: 3 });
+  });
+
+  it('serves 50 watchers at once and forgets each one that leaves', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, args: ['cat'] });
+    const { id } = openTerminal;
+    const watches = Array.from({ length: 50 }, () => watchWs(client, TerminalWatch, { id }));
+    for (let attempt = 0; attempt < 100 && (await server.ok(TerminalQuery, { id })).terminal.watchers < 50; attempt++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await server.ok(TerminalInput, { id, data: 'to everyone\n' });
+    await Promise.all(watches.map((watch) => waitForText(watch, 'to everyone')));
+    for (const watch of watches) watch.stop();
+    for (let attempt = 0; attempt < 100 && (await server.ok(TerminalQuery, { id })).terminal.watchers > 0; attempt++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await server.ok(TerminalQuery, { id })).terminal).toMatchObject({ watchers: 0, running: true });
+    await server.ok(CloseTerminal, { id });
   });
 
   it('keeps the last 256 KiB for a late watcher', async () => {
