@@ -164,6 +164,31 @@ describe('terminals', async () => {
     await server.ok(CloseTerminal, { id });
   });
 
+  it('bounds a watcher that does not read, without slowing the one that does', async () => {
+    const c = await create(TEST_IMAGES[1].image);
+    const { openTerminal } = await server.ok(OpenTerminal, { container: c.name, args: ['sh', '-c', 'read go; head -c 3000000 /dev/zero | tr "\\000" y; echo; exit 5'] });
+    const { id } = openTerminal;
+    const fast = watchWs(client, TerminalWatch, { id });
+    // Subscribed and then never read until the end: the same as a client that stops reading.
+    const slow = server.app.services.terminals.watch(id)[Symbol.asyncIterator]();
+    const slowFirst = slow.next();
+    for (let attempt = 0; attempt < 100 && (await server.ok(TerminalQuery, { id })).terminal.watchers < 2; attempt++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await server.ok(TerminalInput, { id, data: 'go\n' });
+    await fast.until(() => fast.done, 30_000);
+    expect(screen(fast).split('y').length - 1).toBe(3_000_000);
+    expect(fast.events.some((e) => e.terminal.__typename === 'StreamGap')).toBe(false);
+
+    const slowEvents = [(await slowFirst).value];
+    for (let next = await slow.next(); !next.done; next = await slow.next()) slowEvents.push(next.value);
+    const gap = slowEvents.find((e) => e.kind === 'gap');
+    expect(gap).toMatchObject({ kind: 'gap', missed: expect.any(Number) });
+    expect(slowEvents.at(-1)).toEqual({ kind: 'exited', exitCode: 5 });
+    const received = slowEvents.reduce((sum, e) => sum + (e.kind === 'output' ? e.data.length : 0), 0);
+    expect(received).toBeLessThan(3_000_000);
+  });
+
   it('keeps the last 256 KiB for a late watcher', async () => {
     const c = await create(TEST_IMAGES[1].image);
     // 400 000 bytes of "x", then a marker: more than the scrollback holds.
