@@ -221,9 +221,9 @@ export class LiveService {
           const read = tail === 0 ? [] : await this.readHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
           const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
           const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
-          // More than MAX_LOG_TAIL lines to catch up on: the oldest are skipped, and said to be.
           const history = fresh.slice(-tail);
-          if (fresh.length > tail) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
+          // More lines to catch up on than MAX_LOG_TAIL: the oldest are skipped, and said to be.
+          if (fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
           for (const line of history) {
             if (sink.closed) return;
             await sink.ready();
@@ -267,6 +267,8 @@ export class LiveService {
     if (since) return this.readLines(target, { since: Math.floor(since.getTime() / 1000) });
     const recent = await this.readLines(target, { tail });
     if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent;
+    // The tail took the whole log: read it all again without one, numbered from its very start.
+    if (recent.length < tail) return this.readLines(target, {});
     const firstSecond = secondOf(recent[0]!);
     const fromSecondStart = await this.readLines(target, { since: Number(firstSecond) });
     const inFirstSecond = (lines: LogLine[]) => lines.filter((line) => secondOf(line) === firstSecond).length;
