@@ -46,7 +46,9 @@ const MAX_STAMP_BYTES = 40;
  * Turns log frames read with timestamps on into lines. Without a TTY every frame is one log
  * record with its own timestamp prefix, and an engine writes a long line as several records
  * without newlines (Podman every 8 KiB): those are joined again, and the line keeps the time
- * of its first part. A TTY stream has no frames, so there each line's prefix is read instead.
+ * of its first part. A TTY stream has no frames, so there each line's prefix is read instead,
+ * and a line the engine wrote in parts (over 8 KiB on Podman, 16 KiB on Docker, or a prompt
+ * finished later) keeps the later parts' timestamps inside it: nothing marks where they begin.
  */
 export class StampedLineReader {
   private readonly splitters = { stdout: new LineSplitter('stdout'), stderr: new LineSplitter('stderr') };
