@@ -244,6 +244,7 @@ export const ContainerLogs = graphql(`
   query ContainerLogs($ref: String!, $tail: Int, $since: DateTime, $until: DateTime, $timestamps: Boolean) {
     container(ref: $ref) {
       logs(tail: $tail, since: $since, until: $until, timestamps: $timestamps) {
+        cursor
         timestamp
         stream
         message

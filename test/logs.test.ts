@@ -45,8 +45,16 @@ describe('logs', async () => {
       expect(fromThird.map((l) => l.message)).toEqual(['out 3 ✓', 'err 4 ✓', 'out 5 ✓']);
 
       const bare = (await server.ok(ContainerLogs, { ref: c.name, timestamps: false })).container.logs;
-      expect(bare[0]).toEqual({ timestamp: null, stream: 'STDOUT', message: 'out 1 ✓' });
+      expect(bare[0]).toEqual({ cursor: logs[0]!.cursor, timestamp: null, stream: 'STDOUT', message: 'out 1 ✓' });
+      expect(new Set(logs.map((l) => l.cursor)).size).toBe(5);
     });
+  });
+
+  it.each(TEST_IMAGES)('joins a long line the engine wrote in parts on $label', async ({ image }) => {
+    const c = await create(image, { args: ['sh', '-c', "head -c 40000 /dev/zero | tr '\\000' x; echo; echo after; sleep 3600"], command: null });
+    const logs = await waitForLines(server, c.name, 2);
+    expect(logs.map((l) => l.message.length)).toEqual([40000, 5]);
+    expect(logs[0]!.message).toMatch(/^x+$/);
   });
 
   it('reads a TTY container as one stream', async () => {

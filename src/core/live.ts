@@ -257,13 +257,14 @@ export class LiveService {
   }
 
   /**
-   * The last `tail` lines, or every line since `since`. Positions count lines from the start of a
-   * second, as the live stream does; so a read that the tail cut mid-second is read again from
-   * that second's start, or engines with second-precision timestamps (Podman) would number the
-   * same line differently on the two paths. Podman 4 also garbles long lines split into parts
-   * when it reads with a tail, so only Docker's (sub-second) tail reads are used as they are.
+   * The last `tail` lines, or every line since `since`; the logs query reads through here too.
+   * Positions count lines from the start of a second, as the live stream does; so a read that
+   * the tail cut mid-second is read again from that second's start, or engines with
+   * second-precision timestamps (Podman) would number the same line differently on the two
+   * paths. Podman 4 also garbles long lines split into parts when it reads with a tail, so only
+   * Docker's (sub-second) tail reads are used as they are.
    */
-  private async readHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
+  async readHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
     if (since) return this.readLines(target, { since: Math.floor(since.getTime() / 1000) });
     const recent = await this.readLines(target, { tail });
     if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent;

@@ -23,14 +23,15 @@ export function createServices(engine: Engine, config: Config) {
   const pool = new WorkerPool(config.maxWorkers, config.requestTimeoutMs);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
+  const live = new LiveService(engine, pool, { queueBytes: config.streamQueueBytes, maxLogTail: config.maxLogTail, lingerMs: UPSTREAM_LINGER_MS });
   return {
     pool,
+    live,
+    logs: new LogService(engine, pool, live, config.maxLogTail),
     containers,
     files,
     exec: new ExecService(engine, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
     users: new UserService(engine, pool, containers, files),
-    logs: new LogService(engine, pool, config.maxLogTail),
-    live: new LiveService(engine, pool, { queueBytes: config.streamQueueBytes, maxLogTail: config.maxLogTail, lingerMs: UPSTREAM_LINGER_MS }),
     system: new SystemService(engine, pool),
     terminals: new TerminalService(engine, pool, containers, {
       maxTerminals: config.maxTerminals,

@@ -11,6 +11,7 @@ export const LogStreamEnum = builder.enumType('LogStream', {
 
 export const LogEntryRef = builder.objectRef<LogEntry>('LogEntry').implement({
   fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Pass as `after` to containerLogs to continue live from this line.' }),
     timestamp: t.field({ type: DateTimeScalar, nullable: true, resolve: (e) => e.timestamp }),
     stream: t.field({ type: LogStreamEnum, resolve: (e) => e.stream }),
     message: t.exposeString('message'),
