@@ -9,6 +9,7 @@ scripts/install-deps.sh
 export "$(scripts/engine.sh "$engine" | tail -n 1)"
 export PODGRAPH_ENGINE="$engine"
 npm run -s codegen >/dev/null
+npx tsc --noEmit
 
 report=".engine/vitest-$engine.json"
 status=0
