@@ -23,8 +23,13 @@ export async function graphqlRequest<T>(baseUrl: string, query: string, variable
 export interface WsConnection {
   client: Client;
   socket(): WebSocket | undefined;
+  /** Resolves once the server has acknowledged the connection; rejects if it closes first. */
+  connected: Promise<void>;
+  /** Closes the connection; never fails (the socket may be gone already). */
+  close(): Promise<void>;
 }
 
+/** Connects at once (not on the first subscription), so connections can be opened before anything streams. */
 export function wsConnection(baseUrl: string): WsConnection {
   let socket: WebSocket | undefined;
   class TrackedWebSocket extends WebSocket {
@@ -33,13 +38,37 @@ export function wsConnection(baseUrl: string): WsConnection {
       socket = this;
     }
   }
+  let acknowledged!: () => void;
+  let refused!: (error: Error) => void;
+  const connected = new Promise<void>((resolve, reject) => ((acknowledged = resolve), (refused = reject)));
+  connected.catch(() => undefined);
   const client = createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: TrackedWebSocket,
     retryAttempts: 0,
-    lazy: true,
+    lazy: false,
+    on: { connected: () => acknowledged(), closed: (event) => refused(asError(event)), error: (error) => refused(asError(error)) },
+    onNonLazyError: () => undefined,
   });
-  return { client, socket: () => socket };
+  return {
+    client,
+    socket: () => socket,
+    connected,
+    close: async () => {
+      await Promise.resolve(client.dispose()).catch(() => undefined);
+    },
+  };
+}
+
+/** `n` connections, opened 50 at a time, all acknowledged. */
+export async function connectAll(baseUrl: string, n: number): Promise<WsConnection[]> {
+  const connections: WsConnection[] = [];
+  for (let start = 0; start < n; start += 50) {
+    const batch = Array.from({ length: Math.min(50, n - start) }, () => wsConnection(baseUrl));
+    connections.push(...batch);
+    await Promise.all(batch.map((c) => c.connected));
+  }
+  return connections;
 }
 
 export interface Subscription {

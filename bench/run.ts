@@ -69,10 +69,11 @@ async function startupScenario(dockerHost: string, runs: number): Promise<Scenar
   const target = '≤ 1.5 s; ≤ 100 MB';
   const row = (variant: string, m: Awaited<ReturnType<typeof measure>>, how: string): ScenarioResult => ({
     scenario: `start-up and idle (${variant})`,
-    podgraph: `start-up p50 ${Math.round(m.startup.median)} ms (max ${Math.round(m.startup.max)}); idle RSS ${(m.rss.median / MiB).toFixed(1)} MiB`,
+    podgraph: `start-up p50 ${Math.round(m.startup.median)} ms (max ${Math.round(m.startup.max)}); idle RSS ${Math.round(m.rss.median / 1e6)} MB (${(m.rss.median / MiB).toFixed(1)} MiB)`,
     baseline: '—',
     ratio: '—',
     target,
+    // The issue's MB, read as 10^6 bytes.
     verdict: verdict(m.startup.median <= 1500 && m.rss.median <= 100e6),
     note: `${how}: process spawn to the first answered \`{ __typename }\` over HTTP, and VmRSS 2 s later, median of ${runs} fresh processes.`,
     figures: { ...m },
@@ -118,8 +119,15 @@ async function main(): Promise<void> {
     log(`removed ${removed} bench containers`);
   };
   const interrupted = () => void cleanUp().finally(() => process.exit(130));
+  // Whatever goes wrong, the containers go: a failure that escaped a scenario still cleans up.
+  const crashed = (reason: unknown) => {
+    log(`unexpected failure: ${reason instanceof Error ? reason.stack : String(reason)}`);
+    void cleanUp().finally(() => process.exit(1));
+  };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  process.once('unhandledRejection', crashed);
+  process.once('uncaughtException', crashed);
   try {
     server = await startServer(TSX_SERVER, { DOCKER_HOST: dockerHost });
     const fields = await schemaFields(server.url);
@@ -143,6 +151,8 @@ async function main(): Promise<void> {
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+    process.off('unhandledRejection', crashed);
+    process.off('uncaughtException', crashed);
     await cleanUp();
   }
 

@@ -12,6 +12,8 @@ export interface ServerProcess {
   startupMs: number;
   /** Resident set size now, in bytes. */
   rssBytes(): number;
+  /** CPU time the server has used so far (user and system), in seconds. */
+  cpuSeconds(): number;
   /**
    * Bytes of live JavaScript objects: a heap snapshot (which collects garbage first) summed up.
    * Blocks the server for a few seconds; unlike RSS it does not count garbage or freed pages.
@@ -38,6 +40,14 @@ export function readRssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no VmRSS for process ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** utime + stime from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -68,6 +78,7 @@ export async function startServer(nodeArgs: string[], env: Record<string, string
     pid: child.pid!,
     startupMs: Number.NaN,
     rssBytes: () => readRssBytes(child.pid!),
+    cpuSeconds: () => readCpuSeconds(child.pid!),
     async liveHeapBytes() {
       child.kill('SIGUSR2');
       const deadline = performance.now() + 60_000;

@@ -1,9 +1,10 @@
 import { followBaseline, terminalBaseline } from './baseline.js';
-import { graphqlRequest, subscribe, wsConnection, wsRequest, type WsConnection } from './clients.js';
+import { connectAll, graphqlRequest, subscribe, wsConnection, wsRequest, type WsConnection } from './clients.js';
 import { log, waitUntil, type BenchContext, type Scenario } from './context.js';
-import { announce, DEBIAN_IMAGE, printToLog } from './fixtures.js';
+import { announce, DEBIAN_IMAGE, printToLog, type BenchContainer } from './fixtures.js';
 import { latencyRow, ms, percentiles, ratio, verdict, type ScenarioResult } from './report.js';
-import { interleave, pair } from './stats.js';
+import type { ServerProcess } from './server.js';
+import { interleave, pair, summarize } from './stats.js';
 
 /** Live-stream scenarios: WebSocket subscribers of podgraph against dockerode streams of the engine. */
 
@@ -31,9 +32,13 @@ const TICKER = 'while :; do for i in 0 1 2 3 4 5 6 7 8 9; do echo "tick $EPOCHRE
 
 type LineHandler = (text: string) => void;
 
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
 /** One subscriber of a container's live log, on either path. */
 interface Follower {
   close(): void;
+  /** Why the server ended the subscription, if it has. */
+  failure?(): Error | undefined;
 }
 
 type FollowerFactory = (onLine: LineHandler, onGap: (missed: number) => void) => Promise<Follower>;
@@ -51,15 +56,21 @@ function followLogs(connection: WsConnection, container: string, onLine: LineHan
   });
 }
 
-/** A `containerLogs` subscriber on its own WebSocket connection, as every viewer has. */
-function podgraphFollower(context: BenchContext, container: string): FollowerFactory {
+/**
+ * `containerLogs` subscribers, each on its own WebSocket connection as every viewer has: new
+ * ones, or the given connections (opened beforehand) in turn.
+ */
+function podgraphFollower(context: BenchContext, container: string, connections?: WsConnection[]): FollowerFactory {
   return async (onLine, onGap) => {
-    const connection = wsConnection(context.server.url);
+    const connection = connections?.shift() ?? wsConnection(context.server.url);
     const subscription = followLogs(connection, container, onLine, onGap);
+    let failure: Error | undefined;
+    subscription.done.catch((error: Error) => (failure = error));
     return {
+      failure: () => failure,
       close() {
         subscription.stop();
-        void connection.client.dispose();
+        void connection.close();
       },
     };
   };
@@ -111,13 +122,11 @@ async function untilReady(context: BenchContext, id: string, tag: string, rounds
     const deadline = performance.now() + 200;
     while (performance.now() < deadline) {
       if (rounds.every((r) => r.ready)) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
   }
   throw new Error(`subscribers not live after 50 READY lines (${rounds.filter((r) => r.ready).length}/${rounds.length})`);
 }
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 async function logStreamCounts(context: BenchContext): Promise<{ upstreams: number; subscribers: number }> {
   const { serverStats } = await graphqlRequest<{ serverStats: { streams: { kind: string; upstreams: number; subscribers: number }[] } }>(
@@ -147,15 +156,27 @@ export const logThroughput: Scenario = {
     const count = context.quick ? 20_000 : 100_000;
     let roundNumber = 0;
     const delivered = { podgraph: [] as number[], baseline: [] as number[] };
+    const serverCpu: number[] = [];
+    const benchCpu: number[] = [];
     const measure = (side: keyof typeof delivered, open: FollowerFactory) => async () => {
       const round = new Round(`t${roundNumber++}`);
       const follower = await open(round.see, round.gap);
       try {
         await untilReady(context, container.id, round.tag, [round]);
+        const cpuBefore = context.server.cpuSeconds();
+        const ownBefore = process.cpuUsage();
         await printToLog(context.engine.docker, container.id, round.tag, count);
         await waitUntil(`${round.tag} END`, () => round.ended, 180_000);
+        const seconds = (round.endAt - round.firstAt) / 1000;
+        const own = process.cpuUsage(ownBefore);
+        const cores = (context.server.cpuSeconds() - cpuBefore) / seconds;
+        const ownCores = (own.user + own.system) / 1e6 / seconds;
+        if (side === 'podgraph') {
+          serverCpu.push(cores);
+          benchCpu.push(ownCores);
+        }
         delivered[side].push(round.lines);
-        log(`  ${side}: ${round.lines} lines, ${Math.round(round.linesPerSecond())} lines/s, ${round.missed} missed`);
+        log(`  ${side}: ${round.lines} lines, ${Math.round(round.linesPerSecond())} lines/s, ${round.missed} missed${side === 'podgraph' ? `, CPU: server ${cores.toFixed(2)}, bench ${ownCores.toFixed(2)}` : ''}`);
         return round.linesPerSecond();
       } finally {
         follower.close();
@@ -176,8 +197,8 @@ export const logThroughput: Scenario = {
         ratio: ratio(result.ratio),
         target: this.target,
         verdict: verdict(result.ratio >= 0.8 && lost === 0),
-        note: `${count.toLocaleString('en-US')} lines of 80 bytes printed at once into the container's log, read by one \`containerLogs\` WebSocket subscriber against one dockerode follow stream demultiplexed and split into lines; lines/s from the first line to the last, ${result.podgraph.n} rounds each (after a warm-up round). Lines the subscriber missed (StreamGap), over all rounds: ${lost}.`,
-        figures: { ...result, linesPerRound: count, delivered },
+        note: `${count.toLocaleString('en-US')} lines of 80 bytes printed at once into the container's log, read by one \`containerLogs\` WebSocket subscriber against one dockerode follow stream demultiplexed and split into lines; lines/s from the first line to the last, ${result.podgraph.n} rounds each (after a warm-up round). Lines the subscriber missed (StreamGap), over all rounds: ${lost}. While it streamed, the server used ${summarize(serverCpu).median.toFixed(2)} CPU cores and the bench's own graphql-ws client ${summarize(benchCpu).median.toFixed(2)} (medians; the engine shares the same cores).`,
+        figures: { ...result, linesPerRound: count, delivered, serverCpu, benchCpu },
       },
     ];
   },
@@ -188,6 +209,10 @@ interface FanOutMeasurement {
   /** Lines per second one subscriber received during the window. */
   rate: number;
   gaps: number;
+  /** Milliseconds until every subscriber had its first line. */
+  joinMs: number;
+  /** CPU the server used during the window, in cores (1 = one core busy). */
+  serverCpu: number;
 }
 
 /**
@@ -195,13 +220,21 @@ interface FanOutMeasurement {
  * latency (arrival minus the time the container wrote into it) for `windowMs`, runs `during` at the end of
  * the window, then closes them all.
  */
-async function fanOut(n: number, open: FollowerFactory, windowMs: number, during: () => Promise<void>): Promise<FanOutMeasurement> {
+async function fanOut(
+  n: number,
+  open: FollowerFactory,
+  windowMs: number,
+  server: ServerProcess,
+  during: () => Promise<void>,
+): Promise<FanOutMeasurement> {
   const received = new Array<number>(n).fill(0);
   const latencies: number[] = [];
   let recording = false;
   let gaps = 0;
   const followers: Follower[] = [];
+  const joinStarted = performance.now();
   try {
+    // Viewers join 50 at a time, each batch once the one before receives lines: a class arriving, not a stampede.
     for (let start = 0; start < n; start += 50) {
       const batch = Array.from({ length: Math.min(50, n - start) }, (_, offset) => start + offset);
       followers.push(
@@ -217,72 +250,93 @@ async function fanOut(n: number, open: FollowerFactory, windowMs: number, during
           ),
         )),
       );
+      await waitUntil(`a line on subscribers ${start + 1} to ${start + batch.length}`, () => {
+        const failure = followers.map((f) => f.failure?.()).find(Boolean);
+        if (failure) throw new Error(`a subscription failed after ${start} had joined: ${failure.message}`);
+        return batch.every((index) => received[index]! > 0);
+      }, 60_000);
     }
-    await waitUntil(`a line on each of ${n} subscribers`, () => received.every((count) => count > 0), 60_000);
+    const joinMs = performance.now() - joinStarted;
     const before = received[0]!;
+    const cpuBefore = server.cpuSeconds();
     recording = true;
     await sleep(windowMs);
     recording = false;
+    const serverCpu = ((server.cpuSeconds() - cpuBefore) * 1000) / windowMs;
     const rate = ((received[0]! - before) * 1000) / windowMs;
     await during();
-    return { latencies, rate, gaps };
+    return { latencies, rate, gaps, joinMs, serverCpu };
   } finally {
     for (const follower of followers) follower.close();
   }
 }
 
+const FAN_OUT_TARGET = 'exactly 1 upstream stream; ≤ 50 KiB server memory per subscriber; p99 line latency ≤ 100 ms at 500';
+
+/** One fan-out level: n podgraph subscribers, then n engine streams, on the ticker container. */
+async function fanOutLevel(context: BenchContext, ticker: BenchContainer, n: number, windowMs: number): Promise<ScenarioResult> {
+  const scenario = `fan-out, ${n} subscriber${n === 1 ? '' : 's'}`;
+  // Heap snapshots take seconds and collect garbage first: worth it only with many subscribers.
+  const memoryJudged = n >= 100;
+  const target = n === 500 ? FAN_OUT_TARGET : `1 upstream${memoryJudged ? '; ≤ 50 KiB per subscriber' : ''}`;
+  try {
+    await untilNoLogStreams(context);
+    const heapBefore = memoryJudged ? await context.server.liveHeapBytes() : Number.NaN;
+    const rssBefore = context.server.rssBytes();
+    let rssDuring = 0;
+    let heapDuring = Number.NaN;
+    let streams = { upstreams: -1, subscribers: -1 };
+    // Connected before anything streams: a busy client may otherwise miss the server's 3 s init window.
+    const connections = await connectAll(context.server.url, n);
+    const podgraph = await fanOut(n, podgraphFollower(context, ticker.name, connections), windowMs, context.server, async () => {
+      rssDuring = context.server.rssBytes();
+      streams = await logStreamCounts(context);
+      if (memoryJudged) heapDuring = await context.server.liveHeapBytes();
+    });
+    await untilNoLogStreams(context);
+    const baseline = await fanOut(n, engineFollower(context, ticker.id), windowMs, context.server, async () => undefined);
+    const latency = pair(podgraph.latencies, baseline.latencies);
+    const perSubscriber = (heapDuring - heapBefore) / n;
+    const memory = memoryJudged ? `; ${(perSubscriber / KiB).toFixed(1)} KiB/subscriber` : '';
+    log(`  ${n}: p99 ${ms(latency.podgraph.p99)} against ${ms(latency.baseline.p99)}; ${streams.upstreams} upstream${memory}; server CPU ${podgraph.serverCpu.toFixed(2)}`);
+    const met =
+      streams.upstreams === 1 &&
+      streams.subscribers === n &&
+      podgraph.gaps === 0 &&
+      (!memoryJudged || perSubscriber <= 50 * KiB) &&
+      (n < 500 || latency.podgraph.p99 <= 100);
+    return {
+      scenario,
+      podgraph: `${percentiles(latency.podgraph)}; ${streams.upstreams} upstream${memory}`,
+      baseline: `${percentiles(latency.baseline)}; ${n} upstream${n === 1 ? '' : 's'}`,
+      ratio: `${ratio(latency.podgraph.p99 / latency.baseline.p99)} (p99)`,
+      target,
+      verdict: verdict(met),
+      note:
+        `${n} \`containerLogs\` ${n === 1 ? 'subscriber' : 'subscribers, each'} on its own WebSocket, of a container printing ${Math.round(podgraph.rate)} lines/s, against ${n} dockerode follow stream${n === 1 ? '' : 's'}; ` +
+        `all had their first line after ${(podgraph.joinMs / 1000).toFixed(1)} s (engine streams: ${(baseline.joinMs / 1000).toFixed(1)} s). ` +
+        `Latency is arrival minus the time written into the line by the container, over a ${windowMs / 1000} s window (${latency.podgraph.n} and ${latency.baseline.n} lines). ` +
+        (memoryJudged
+          ? `Memory per subscriber: live heap (heap snapshots, garbage collected; Buffers outside the heap not counted) with the subscribers connected against before, ${(heapBefore / MiB).toFixed(1)} → ${(heapDuring / MiB).toFixed(1)} MiB; `
+          : '') +
+        `server RSS ${(rssBefore / MiB).toFixed(1)} → ${(rssDuring / MiB).toFixed(1)} MiB; the server used ${podgraph.serverCpu.toFixed(2)} CPU cores during the window; ` +
+        `the server counted ${streams.subscribers} subscriber(s) on ${streams.upstreams} upstream stream(s); lines missed (StreamGap): ${podgraph.gaps}.`,
+      figures: { n, latency, serverCpu: podgraph.serverCpu, joinMs: { podgraph: podgraph.joinMs, baseline: baseline.joinMs }, heapBefore, heapDuring, rssBefore, rssDuring, perSubscriberBytes: perSubscriber, streams, gaps: podgraph.gaps, rate: podgraph.rate },
+    };
+  } catch (error) {
+    log(`  ${n} failed: ${(error as Error).message}`);
+    return { scenario, podgraph: '—', baseline: '—', ratio: '—', target, verdict: 'failed', note: `The run failed: ${(error as Error).message}` };
+  }
+}
+
 export const fanOutScenario: Scenario = {
   name: 'fan-out',
-  target: 'exactly 1 upstream stream; ≤ 50 KiB server memory per subscriber; p99 line latency ≤ 100 ms at 500',
+  target: FAN_OUT_TARGET,
   requires: ['Subscription.containerLogs', 'Query.serverStats'],
   async run(context) {
     const ticker = await context.fixtures.create('ticker', DEBIAN_IMAGE, ['bash', '-c', TICKER]);
-    const levels = context.quick ? [1, 10, 100] : [1, 10, 100, 500];
-    const windowMs = context.quick ? 3000 : 5000;
     const rows: ScenarioResult[] = [];
-    for (const n of levels) {
-      await untilNoLogStreams(context);
-      // Heap snapshots take seconds and collect garbage first: worth it only with many subscribers.
-      const memoryJudged = n >= 100;
-      const heapBefore = memoryJudged ? await context.server.liveHeapBytes() : Number.NaN;
-      const rssBefore = context.server.rssBytes();
-      let rssDuring = 0;
-      let heapDuring = Number.NaN;
-      let streams = { upstreams: -1, subscribers: -1 };
-      const podgraph = await fanOut(n, podgraphFollower(context, ticker.name), windowMs, async () => {
-        rssDuring = context.server.rssBytes();
-        streams = await logStreamCounts(context);
-        if (memoryJudged) heapDuring = await context.server.liveHeapBytes();
-      });
-      await untilNoLogStreams(context);
-      const baseline = await fanOut(n, engineFollower(context, ticker.id), windowMs, async () => undefined);
-      const latency = pair(podgraph.latencies, baseline.latencies);
-      const perSubscriber = (heapDuring - heapBefore) / n;
-      log(`  ${n}: p99 ${ms(latency.podgraph.p99)} against ${ms(latency.baseline.p99)}; ${streams.upstreams} upstream; ${(perSubscriber / KiB).toFixed(1)} KiB/subscriber`);
-      const met =
-        streams.upstreams === 1 &&
-        streams.subscribers === n &&
-        podgraph.gaps === 0 &&
-        (!memoryJudged || perSubscriber <= 50 * KiB) &&
-        (n < 500 || latency.podgraph.p99 <= 100);
-      rows.push({
-        scenario: `fan-out, ${n} subscriber${n === 1 ? '' : 's'}`,
-        podgraph: `${percentiles(latency.podgraph)}; ${streams.upstreams} upstream${memoryJudged ? `; ${(perSubscriber / KiB).toFixed(1)} KiB/subscriber` : ''}`,
-        baseline: `${percentiles(latency.baseline)}; ${n} upstream${n === 1 ? '' : 's'}`,
-        ratio: `${ratio(latency.podgraph.p99 / latency.baseline.p99)} (p99)`,
-        target: n === 500 ? this.target : `1 upstream${memoryJudged ? '; ≤ 50 KiB per subscriber' : ''}`,
-        verdict: verdict(met),
-        note:
-          `${n} \`containerLogs\` ${n === 1 ? 'subscriber' : 'subscribers, each'} on its own WebSocket, of a container printing ${Math.round(podgraph.rate)} lines/s, against ${n} dockerode follow stream${n === 1 ? '' : 's'}; ` +
-          `latency is arrival minus the time written into the line by the container, over a ${windowMs / 1000} s window (${latency.podgraph.n} and ${latency.baseline.n} lines). ` +
-          (memoryJudged
-            ? `Memory per subscriber: live heap (heap snapshots, garbage collected; Buffers outside the heap not counted) with the subscribers connected against before, ${(heapBefore / MiB).toFixed(1)} → ${(heapDuring / MiB).toFixed(1)} MiB; `
-            : '') +
-          `server RSS ${(rssBefore / MiB).toFixed(1)} → ${(rssDuring / MiB).toFixed(1)} MiB; ` +
-          `the server counted ${streams.subscribers} subscriber(s) on ${streams.upstreams} upstream stream(s); lines missed (StreamGap): ${podgraph.gaps}.`,
-        figures: { n, latency, heapBefore, heapDuring, rssBefore, rssDuring, perSubscriberBytes: perSubscriber, streams, gaps: podgraph.gaps, rate: podgraph.rate },
-      });
-    }
+    for (const n of context.quick ? [1, 10, 100] : [1, 10, 100, 500]) rows.push(await fanOutLevel(context, ticker, n, context.quick ? 3000 : 5000));
     return rows;
   },
 };
@@ -362,7 +416,7 @@ export const slowSubscriber: Scenario = {
       clearInterval(sampler);
       for (const follower of followers) follower.close();
       connection.socket()?.resume();
-      await connection.client.dispose();
+      await connection.close();
     }
   },
 };
@@ -440,7 +494,7 @@ export const terminalEcho: Scenario = {
       engineTerminal.close();
       watch.stop();
       await graphqlRequest(context.server.url, CLOSE_TERMINAL, { id: openTerminal.id }).catch(() => undefined);
-      await connection.client.dispose();
+      await connection.close();
     }
   },
 };
