@@ -218,6 +218,8 @@ export type CreateContainerInput = z.input<typeof createContainerInput>;
 const stopTimeout = z.number().int().min(0).max(600).default(10);
 
 export class ContainerService {
+  private readonly inspecting = new Map<string, Promise<ContainerModel>>();
+
   constructor(
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
@@ -234,9 +236,21 @@ export class ContainerService {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * One inspect for all callers asking about the same container at the same moment (hundreds
+   * of viewers subscribing at once would otherwise queue hundreds of identical engine calls).
+   */
   async get(ref: string): Promise<ContainerModel> {
     const id = parseInput(containerRef, ref);
-    return fromInspect(await this.pool.run((signal) => this.engine.inspectContainer(id, signal)));
+    let pending = this.inspecting.get(id);
+    if (!pending) {
+      pending = this.pool
+        .run((signal) => this.engine.inspectContainer(id, signal))
+        .then(fromInspect)
+        .finally(() => this.inspecting.delete(id));
+      this.inspecting.set(id, pending);
+    }
+    return pending;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample } from '../engine/live.js';
@@ -133,6 +134,9 @@ function toLogLine(line: StampedLine, clock: CursorClock): LogLine {
 
 const secondOf = (line: LogLine) => line.position.nanos / NANOS_PER_SECOND;
 
+/** Subscribers asking for the same history within this window share one engine read. */
+const HISTORY_BATCH_MS = 25;
+
 /**
  * Live logs, events and stats. Each kind has one upstream engine stream per container (one for
  * all events) shared by every subscriber; each subscriber has its own bounded queue.
@@ -142,6 +146,8 @@ export class LiveService {
   readonly eventHub: FanOutHub<ContainerEvent>;
   readonly statsHub: FanOutHub<ContainerStatsSample>;
   private podman?: Promise<boolean>;
+  /** History reads waiting to start, by container and window; see sharedHistory. */
+  private readonly pendingHistory = new Map<string, Promise<LogLine[]>>();
 
   constructor(
     private readonly engine: Engine,
@@ -218,7 +224,7 @@ export class LiveService {
 
         // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
         const replay = async () => {
-          const read = tail === 0 ? [] : await this.readHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+          const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
           const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
           const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
           const history = fresh.slice(-tail);
@@ -254,6 +260,24 @@ export class LiveService {
         return leave;
       },
     );
+  }
+
+  /**
+   * readHistory for many subscribers at once: those asking for the same history within
+   * HISTORY_BATCH_MS share one read. The read starts only after the last of them asked, that is
+   * after each one joined the live stream, so history plus held live lines still leave no gap.
+   */
+  private sharedHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
+    const key = `${target.id} ${tail} ${since?.getTime() ?? ''}`;
+    let pending = this.pendingHistory.get(key);
+    if (!pending) {
+      pending = sleep(HISTORY_BATCH_MS).then(() => {
+        this.pendingHistory.delete(key);
+        return this.readHistory(target, tail, since);
+      });
+      this.pendingHistory.set(key, pending);
+    }
+    return pending;
   }
 
   /**
