@@ -1,7 +1,7 @@
 import { execBaseline, logsBaseline } from './baseline.js';
 import { graphqlRequest } from './clients.js';
 import type { BenchContext, Scenario } from './context.js';
-import { BENCH_LABEL, BUSYBOX_IMAGE, DEBIAN_IMAGE, printToLog, ROLE_LABEL } from './fixtures.js';
+import { BENCH_LABEL, BUSYBOX_IMAGE, DEBIAN_IMAGE, printToLog, ROLE_LABEL, type BenchContainer } from './fixtures.js';
 import { latencyRow, ms, ratio, verdict } from './report.js';
 import { interleave, timed } from './stats.js';
 
@@ -12,6 +12,18 @@ const LOGS = `query Logs($ref: String!) { container(ref: $ref) { logs(tail: 100)
 const EXEC = `mutation Exec($container: String!) { exec(container: $container, input: { args: ["true"] }) { exitCode } }`;
 
 const rounds = (context: BenchContext, full: number, quick: number) => (context.quick ? quick : full);
+
+/** `true` through the `exec` mutation; anything but exit code 0 fails. */
+async function execThroughPodgraph(context: BenchContext, container: BenchContainer): Promise<void> {
+  const { exec } = await graphqlRequest<{ exec: { exitCode: number | null } }>(context.server.url, EXEC, { container: container.name });
+  if (exec.exitCode !== 0) throw new Error(`exec true exited with ${exec.exitCode}`);
+}
+
+/** `true` through dockerode; anything but exit code 0 fails. */
+async function execThroughEngine(context: BenchContext, container: BenchContainer): Promise<void> {
+  const exitCode = await execBaseline(context.engine, container.id, ['true']);
+  if (exitCode !== 0) throw new Error(`exec true exited with ${exitCode}`);
+}
 
 export const listContainers: Scenario = {
   name: 'list 20 containers',
@@ -53,17 +65,11 @@ export const execTrue: Scenario = {
   target: 'ratio ≤ 1.05',
   requires: ['Mutation.exec'],
   async run(context) {
-    const { server, engine, fixtures } = context;
-    const container = await fixtures.create('exec', BUSYBOX_IMAGE);
-    const podgraph = async () => {
-      const { exec } = await graphqlRequest<{ exec: { exitCode: number | null } }>(server.url, EXEC, { container: container.name });
-      if (exec.exitCode !== 0) throw new Error(`exec true exited with ${exec.exitCode}`);
-    };
-    const baseline = async () => {
-      const exitCode = await execBaseline(engine, container.id, ['true']);
-      if (exitCode !== 0) throw new Error(`exec true exited with ${exitCode}`);
-    };
-    const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 10, rounds: rounds(context, 150, 30) });
+    const container = await context.fixtures.create('exec', BUSYBOX_IMAGE);
+    const result = await interleave(
+      { podgraph: () => timed(() => execThroughPodgraph(context, container)), baseline: () => timed(() => execThroughEngine(context, container)) },
+      { warmup: 10, rounds: rounds(context, 150, 30) },
+    );
     return [latencyRow(this.name, this.target, result, result.ratio <= 1.05, `\`exec(input: {args: ["true"]})\` against dockerode exec create + start + inspect (polling until the exit code is known, as Podman needs), ${result.podgraph.n} rounds each`)];
   },
 };
@@ -73,28 +79,22 @@ export const concurrentExecs: Scenario = {
   target: 'wall-time ratio ≤ 1.1, zero errors',
   requires: ['Mutation.exec'],
   async run(context) {
-    const { server, engine, fixtures } = context;
-    const containers = await Promise.all(Array.from({ length: 10 }, () => fixtures.create('concurrent', BUSYBOX_IMAGE)));
+    const containers = await Promise.all(Array.from({ length: 10 }, () => context.fixtures.create('concurrent', BUSYBOX_IMAGE)));
     const errors = { podgraph: 0, baseline: 0 };
-    const batch = (one: (index: number) => Promise<unknown>, side: keyof typeof errors) => () =>
+    const batch = (side: keyof typeof errors, one: typeof execThroughEngine) => () =>
       timed(() =>
         Promise.all(
           Array.from({ length: 50 }, (_, index) =>
-            one(index).catch(() => {
+            one(context, containers[index % 10]!).catch(() => {
               errors[side]++;
             }),
           ),
         ),
       );
-    const podgraph = batch(async (index) => {
-      const { exec } = await graphqlRequest<{ exec: { exitCode: number | null } }>(server.url, EXEC, { container: containers[index % 10]!.name });
-      if (exec.exitCode !== 0) throw new Error(`exit ${exec.exitCode}`);
-    }, 'podgraph');
-    const baseline = batch(async (index) => {
-      const exitCode = await execBaseline(engine, containers[index % 10]!.id, ['true']);
-      if (exitCode !== 0) throw new Error(`exit ${exitCode}`);
-    }, 'baseline');
-    const result = await interleave({ podgraph, baseline }, { warmup: 1, rounds: rounds(context, 8, 3) });
+    const result = await interleave(
+      { podgraph: batch('podgraph', execThroughPodgraph), baseline: batch('baseline', execThroughEngine) },
+      { warmup: 1, rounds: rounds(context, 8, 3) },
+    );
     return [
       {
         scenario: this.name,
@@ -103,7 +103,7 @@ export const concurrentExecs: Scenario = {
         ratio: ratio(result.ratio),
         target: this.target,
         verdict: verdict(result.ratio <= 1.1 && errors.podgraph === 0),
-        note: `50 \`exec\` mutations sent at once (MAX_WORKERS=10 run at a time) against 50 dockerode execs at once, ${result.podgraph.n} batches each (errors counted over warm-up too).`,
+        note: `50 \`exec\` mutations sent at once (the server runs MAX_WORKERS, 10 by default, at a time) against 50 dockerode execs at once, ${result.podgraph.n} batches each (errors counted over warm-up too).`,
         figures: { ...result, errors },
       },
     ];
