@@ -189,6 +189,7 @@ export const logThroughput: Scenario = {
       { warmup: 1, rounds: context.quick ? 2 : 4 },
     );
     const lost = delivered.podgraph.reduce((sum, n) => sum + (count - n), 0);
+    const garbled = Math.max(...delivered.baseline.map((n) => count - n));
     const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')} lines/s`;
     return [
       {
@@ -198,7 +199,7 @@ export const logThroughput: Scenario = {
         ratio: ratio(result.ratio),
         target: this.target,
         verdict: verdict(result.ratio >= 0.8 && lost === 0),
-        note: `${count.toLocaleString('en-US')} lines of 80 bytes printed at once into the container's log, read by one \`containerLogs\` WebSocket subscriber against one dockerode follow stream demultiplexed and split into lines; lines/s from the first line to the last, ${result.podgraph.n} rounds each (after a warm-up round). Lines the subscriber missed (StreamGap), over all rounds: ${lost}. While it streamed, the server used ${summarize(serverCpu).median.toFixed(2)} CPU cores and the bench's own graphql-ws client ${summarize(benchCpu).median.toFixed(2)} (medians; the engine shares the same cores).`,
+        note: `${count.toLocaleString('en-US')} lines of 80 bytes printed at once into the container's log, read by one \`containerLogs\` WebSocket subscriber against one dockerode follow stream demultiplexed and split into lines; lines/s from the first line to the last, ${result.podgraph.n} rounds each (after a warm-up round). Lines the subscriber missed (StreamGap), over all rounds: ${lost}.${garbled > 0 ? ` The baseline's plain split turned up to ${garbled} lines a round into garbage (Podman writes a line cut at its buffer's end as two records, each with its own timestamp; the server joins them, the bare split does not).` : ''} While it streamed, the server used ${summarize(serverCpu).median.toFixed(2)} CPU cores and the bench's own graphql-ws client ${summarize(benchCpu).median.toFixed(2)} (medians; the engine shares the same cores).`,
         figures: { ...result, linesPerRound: count, delivered, serverCpu, benchCpu },
       },
     ];
