@@ -224,12 +224,18 @@ export class LiveService {
 
         // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
         const replay = async () => {
-          const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+          // With tail 0 the last line is still read, only to mark where "now" is: a newly opened
+          // upstream replays its first second, which may hold lines written before this subscriber.
+          const read = await this.sharedHistory(target, Math.max(tail, 1), after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
           const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
           const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
-          const history = fresh.slice(-tail);
+          if (tail === 0) {
+            const last = fresh.at(-1);
+            if (last && (!seen || comparePositions(last.position, seen) > 0)) seen = last.position;
+          }
+          const history = tail === 0 ? [] : fresh.slice(-tail);
           // More lines to catch up on than MAX_LOG_TAIL: the oldest are skipped, and said to be.
-          if (fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
+          if (tail > 0 && fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
           for (const line of history) {
             if (sink.closed) return;
             await sink.ready();
