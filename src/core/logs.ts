@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
-import type { LiveService } from './live.js';
+import type { LiveService, LiveTarget } from './live.js';
 import { containerRef, parseInput } from './validation.js';
 
 export interface LogEntry {
@@ -38,11 +38,16 @@ export class LogService {
 
   async read(ref: string, input: z.input<LogService['input']> = {}): Promise<LogEntry[]> {
     const id = parseInput(containerRef, ref);
-    const options = parseInput(this.input, input);
     const info = await this.pool.run((signal) => this.engine.inspectContainer(id, signal));
+    const target = { id: info.Id, name: info.Name.replace(/^\//, ''), tty: Boolean(info.Config.Tty), running: info.State.Running };
+    return this.readFor(target, input);
+  }
+
+  /** As read, for a container the caller has already inspected (GraphQL has, per request). */
+  async readFor(target: LiveTarget, input: z.input<LogService['input']> = {}): Promise<LogEntry[]> {
+    const options = parseInput(this.input, input);
     // tail=0 means "none" to a person; engines disagree on it, so answer without asking.
     if (options.tail === 0) return [];
-    const target = { id: info.Id, name: info.Name.replace(/^\//, ''), tty: Boolean(info.Config.Tty), running: info.State.Running };
     const { since, until } = options;
     const lines = await this.live.readHistory(target, options.tail, since);
     return lines

@@ -28,8 +28,9 @@ builder.objectField(ContainerRef, 'logs', (t) =>
       until: t.arg({ type: DateTimeScalar, required: false }),
       timestamps: t.arg.boolean({ required: false, defaultValue: true }),
     },
-    resolve: (c, args, ctx) =>
-      ctx.services.logs.read(c.id, {
+    // The container is already inspected in this request: reuse it rather than ask the engine again.
+    resolve: async (c, args, ctx) =>
+      ctx.services.logs.readFor(await liveTarget(ctx, c.id), {
         tail: args.tail ?? undefined,
         since: args.since ?? undefined,
         until: args.until ?? undefined,
