@@ -1,5 +1,5 @@
 import { CONTAINER_STATES, type ContainerDetails, type ContainerModel, type PortMapping } from '../core/containers.js';
-import { badInput } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { DateTimeScalar } from './scalars.js';
@@ -25,9 +25,20 @@ const PortRef = builder.objectRef<PortMapping>('Port').implement({
 
 export const ContainerRef = builder.objectRef<ContainerModel>('Container');
 
+/** What is known of a listed container that was removed before its details were asked for. */
+const REMOVED_DETAILS: ContainerDetails = { startedAt: null, finishedAt: null, exitCode: null, tty: false, user: null, workdir: null };
+
 /** Inspect-only details: list results fetch them lazily, once per request. */
-const details = async (c: ContainerModel, ctx: Context): Promise<ContainerDetails> =>
-  c.details ?? (await ctx.inspect(c.id)).details!;
+async function details(c: ContainerModel, ctx: Context): Promise<ContainerDetails> {
+  if (c.details) return c.details;
+  try {
+    return (await ctx.inspect(c.id)).details!;
+  } catch (error) {
+    // A list is a snapshot: a container removed since then is still listed, without details.
+    if (error instanceof AppError && error.code === 'NOT_FOUND') return REMOVED_DETAILS;
+    throw error;
+  }
+}
 
 ContainerRef.implement({
   description: 'A container of the engine, running or not.',
