@@ -81,9 +81,13 @@ export class StampedLineReader {
   }
 }
 
+/** A stamp that ends a TTY line: the engine logged the line's terminator as a part of its own. */
+const TRAILING_STAMP = /\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2}) ?$/;
+
 function stripStamp(line: Line): StampedLine {
   const match = STAMP.exec(line.text);
-  return match ? { ...line, text: line.text.slice(match[0].length), timestamp: match[1]! } : { ...line, timestamp: null };
+  if (!match) return { ...line, timestamp: null };
+  return { ...line, text: line.text.slice(match[0].length).replace(TRAILING_STAMP, ''), timestamp: match[1]! };
 }
 
 /**

@@ -143,3 +143,14 @@ describe('FanOutHub', () => {
     expect(hub.upstreamCount).toBe(0);
   });
 });
+
+describe('readStampedLines on a TTY', () => {
+  it('drops the stamp of a line terminator the engine logged as its own part', () => {
+    const raw = Buffer.from('2026-11-29T20:44:37Z early 12026-11-29T20:44:37Z \r\n2026-11-29T20:44:38Z next\r\n');
+    const lines = readStampedLines([{ stream: 'stdout', data: raw }], true, true);
+    expect(lines.map((l) => [l.timestamp, l.text])).toEqual([
+      ['2026-11-29T20:44:37Z', 'early 1'],
+      ['2026-11-29T20:44:38Z', 'next'],
+    ]);
+  });
+});
