@@ -203,8 +203,17 @@ export class LiveService {
             heldBytes += size;
           }
         };
+        // Without history, only lines written after joining: a newly opened upstream replays its
+        // first second, which may hold older lines. Whole-second stamps (Podman) compare by second.
+        const joinedNanos = BigInt(Date.now()) * 1_000_000n;
+        const beforeJoining = (line: LogLine) =>
+          line.position.nanos % NANOS_PER_SECOND === 0n
+            ? line.position.nanos < joinedNanos - (joinedNanos % NANOS_PER_SECOND)
+            : line.position.nanos < joinedNanos;
+        const onlyNew = tail === 0 && !after && !options.since;
         const deliver = (item: LogLine | LogEnd) => {
           if (item.kind === 'end') return sink.finish(item);
+          if (onlyNew && beforeJoining(item)) return;
           if (seen && comparePositions(item.position, seen) <= 0) return;
           seen = item.position;
           if (wanted(item)) sink.push(item);
@@ -224,18 +233,12 @@ export class LiveService {
 
         // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
         const replay = async () => {
-          // With tail 0 the last line is still read, only to mark where "now" is: a newly opened
-          // upstream replays its first second, which may hold lines written before this subscriber.
-          const read = await this.sharedHistory(target, Math.max(tail, 1), after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+          const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
           const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
           const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
-          if (tail === 0) {
-            const last = fresh.at(-1);
-            if (last && (!seen || comparePositions(last.position, seen) > 0)) seen = last.position;
-          }
-          const history = tail === 0 ? [] : fresh.slice(-tail);
+          const history = fresh.slice(-tail);
           // More lines to catch up on than MAX_LOG_TAIL: the oldest are skipped, and said to be.
-          if (tail > 0 && fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
+          if (fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
           for (const line of history) {
             if (sink.closed) return;
             await sink.ready();
