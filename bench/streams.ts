@@ -10,7 +10,7 @@ import { interleave, pair, summarize } from './stats.js';
 /** Live-stream scenarios: WebSocket subscribers of podgraph against dockerode streams of the engine. */
 
 const FOLLOW = `subscription Follow($container: String!) {
-  containerLogs(container: $container, tail: 0) {
+  containerLogBatches(container: $container, tail: 0) {
     __typename
     ... on LogLine { message }
     ... on StreamGap { missed }
@@ -51,9 +51,11 @@ type LogEvent =
 
 /** A `containerLogs` subscription of live lines only. */
 function followLogs(connection: WsConnection, container: string, onLine: LineHandler, onGap: (missed: number) => void) {
-  return subscribe<{ containerLogs: LogEvent }>(connection.client, FOLLOW, { container }, ({ containerLogs: event }) => {
-    if (event.__typename === 'LogLine') onLine(event.message);
-    else if (event.__typename === 'StreamGap') onGap(event.missed);
+  return subscribe<{ containerLogBatches: LogEvent[] }>(connection.client, FOLLOW, { container }, ({ containerLogBatches: events }) => {
+    for (const event of events) {
+      if (event.__typename === 'LogLine') onLine(event.message);
+      else if (event.__typename === 'StreamGap') onGap(event.missed);
+    }
   });
 }
 

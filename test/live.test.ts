@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { print } from 'graphql';
 import { Exec, RemoveContainer, StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
-import type { ContainerLogsLiveSubscription } from './gql/graphql.js';
+import type { ContainerLogBatchesLiveSubscription, ContainerLogsLiveSubscription } from './gql/graphql.js';
 import { DEBIAN_IMAGE, TEST_IMAGES, containerFactory, startTestServer, type TestServer } from './kit.js';
 import { watchSse as openSse, watchWs as openWs, wsClient, type Watch } from './live-client.js';
 
@@ -28,6 +28,21 @@ const LogsLive = graphql(`
         reason
         exitCode
         message
+      }
+    }
+  }
+`);
+
+const LogBatchesLive = graphql(`
+  subscription ContainerLogBatchesLive($container: String!, $tail: Int, $maxBatch: Int) {
+    containerLogBatches(container: $container, tail: $tail, maxBatch: $maxBatch) {
+      __typename
+      ... on LogLine {
+        cursor
+        message
+      }
+      ... on StreamGap {
+        missed
       }
     }
   }
@@ -78,6 +93,8 @@ const ServerStatsQuery = graphql(`
 `);
 
 type LogEvent = ContainerLogsLiveSubscription['containerLogs'];
+type BatchEvent = ContainerLogBatchesLiveSubscription['containerLogBatches'][number];
+type BatchLine = Extract<BatchEvent, { __typename: 'LogLine' }>;
 type LogLine = Extract<LogEvent, { __typename?: 'LogLine' }>;
 
 const LONG_LINE_BYTES = 100_000;
@@ -256,6 +273,41 @@ describe.each(TEST_IMAGES)('live logs on $label', ({ image }) => {
     resumed.stop();
     expect(lines(logsOf(resumed)).map(unpadded)).toEqual(batch(4, total, delivered.length + 1));
     await untilClosed('logs');
+  });
+
+  it('delivers the same lines in batches: many to a message when they come fast, one when it comes alone', async () => {
+    const single = watchWs(clients[0]!, LogsLive, { container, tail: 0 });
+    const batched = watchWs(clients[1]!, LogBatchesLive, { container, tail: 0, maxBatch: 50 });
+    await untilSubscribers('logs', 2);
+    const total = 3000;
+    await printBatch(container, total);
+    const batchLines = (batches: BatchEvent[][]) => batches.flat().filter((e): e is BatchLine => e.__typename === 'LogLine');
+    const lastLine = (events: { containerLogBatches: BatchEvent[] }[]) =>
+      batchLines(events.slice(-1).map((e) => e.containerLogBatches)).at(-1)?.message === `batch 5 line ${total}`;
+    await batched.until(lastLine, 30_000);
+    await single.until(hasLine(`batch 5 line ${total}`), 30_000);
+
+    const batches = batched.events.map((e) => e.containerLogBatches);
+    const flattened = batchLines(batches);
+    expect(flattened).toHaveLength(batches.flat().length);
+    expect(flattened.map((e) => e.message)).toEqual(batch(5, total));
+    expect(flattened.map((e) => e.cursor)).toEqual(lines(logsOf(single)).map((l) => l.cursor));
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(50);
+    console.log(`containerLogBatches: ${total} lines in ${batches.length} messages`);
+    expect(batches.length).toBeLessThan(total / 2);
+
+    // A line on its own is not held back waiting for company.
+    const before = batched.events.length;
+    await printBatch(container, 1);
+    await batched.until((events) => events.length > before);
+    expect(batchLines(batched.events.slice(before, before + 1).map((e) => e.containerLogBatches)).map((e) => e.message)).toEqual(['batch 6 line 1']);
+    single.stop();
+    batched.stop();
+
+    await untilClosed('logs');
+    const refused = watchWs(clients[0]!, LogBatchesLive, { container, maxBatch: 0 });
+    await refused.until(() => refused.done);
+    expect(refused.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('reports stop and removal: events, stats, and the end of the log stream', async () => {

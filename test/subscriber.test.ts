@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue, createSubscriber, type Sink } from '../src/streams/subscriber.js';
+import { BoundedQueue, createBatchSubscriber, createSubscriber, type Sink } from '../src/streams/subscriber.js';
 
 type Item = { n: number } | { missed: number; after: number | null };
 const gap = (missed: number, before: Item | undefined): Item => ({
@@ -49,6 +49,29 @@ describe('BoundedQueue', () => {
     const big = new BoundedQueue<Item>({ maxItems: 100, maxBytes: 5, sizeOf: () => 10, gap });
     expect(big.offer({ n: 1 })).toBe(true);
     expect(big.offer({ n: 2 })).toBe(false);
+  });
+});
+
+describe('createBatchSubscriber', () => {
+  it('delivers everything waiting at once, at most maxBatch, with byte accounting and the gap kept', async () => {
+    let sink: Sink<Item> | undefined;
+    const limits = { maxItems: 8, maxBytes: 1000, sizeOf: () => 10, gap };
+    const batches = createBatchSubscriber<Item>(limits, 3, (attached) => {
+      sink = attached;
+      return () => undefined;
+    });
+    const first = batches.next();
+    await tick();
+    sink!.push({ n: 1 });
+    expect((await first).value).toEqual([{ n: 1 }]);
+    // The consumer is busy: 8 items wait (the last 3 overflow), and each read takes up to 3 of them.
+    for (let n = 2; n <= 12; n++) sink!.push({ n });
+    const read: Item[][] = [];
+    for (let i = 0; i < 4; i++) read.push((await batches.next()).value as Item[]);
+    expect(read).toEqual([[{ n: 2 }, { n: 3 }, { n: 4 }], [{ n: 5 }, { n: 6 }, { n: 7 }], [{ n: 8 }, { n: 9 }], [{ missed: 3, after: 9 }]]);
+    expect(sink!.push({ n: 13 })).toBe(true);
+    expect((await batches.next()).value).toEqual([{ n: 13 }]);
+    await batches.return();
   });
 });
 

@@ -5,9 +5,9 @@ import { followLogs, followStats, readStampedLines, watchContainerEvents, type E
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
 import { fromEngineError } from '../errors.js';
-import { comparePositions, CursorClock, decodeCursor, encodeCursor, timestampNanos, type LogPosition } from '../streams/cursor.js';
+import { comparePositions, CursorClock, decodeCursor, encodeCursor, type LogPosition } from '../streams/cursor.js';
 import { FanOutHub } from '../streams/hub.js';
-import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
+import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { ContainerState } from './containers.js';
 import { DEFAULT_LOG_TAIL } from './logs.js';
 import { linearPattern } from './pattern.js';
@@ -20,11 +20,10 @@ export interface StreamGap {
   resumeCursor: string | null;
 }
 
+/** Its cursor and time derive from `position`, when a client asks for them. */
 export interface LogLine {
   kind: 'line';
-  cursor: string;
   position: LogPosition;
-  timestamp: Date;
   stream: StreamName;
   message: string;
   truncated: boolean;
@@ -87,6 +86,10 @@ export const followLogsInput = z.object({
   filter: linearPattern.optional(),
 });
 
+export const followLogBatchesInput = followLogsInput.extend({
+  maxBatch: z.number().int().min(1).max(5000).default(500),
+});
+
 export const containerEventsInput = z.object({
   containers: z.array(containerRef).max(100).optional(),
   actions: z.array(z.string().min(1).max(64).regex(/^[a-z_:-]+$/, 'must be an engine action such as start or die')).max(32).optional(),
@@ -119,17 +122,7 @@ const EVENT_STATES: Record<string, ContainerState | 'REMOVED'> = {
 
 /** Gives a line its position: from its engine timestamp, in the order the lines were read. */
 function toLogLine(line: StampedLine, clock: CursorClock): LogLine {
-  // A line without a timestamp (never seen in practice) sorts right after the one before it.
-  const position = clock.next((line.timestamp ? timestampNanos(line.timestamp) : null) ?? 0n);
-  return {
-    kind: 'line',
-    cursor: encodeCursor(position),
-    position,
-    timestamp: new Date(Number(position.nanos / 1_000_000n)),
-    stream: line.stream,
-    message: line.text,
-    truncated: line.truncated,
-  };
+  return { kind: 'line', position: clock.nextStamped(line.timestamp), stream: line.stream, message: line.text, truncated: line.truncated };
 }
 
 const secondOf = (line: LogLine) => line.position.nanos / NANOS_PER_SECOND;
@@ -178,97 +171,106 @@ export class LiveService {
    * join is exact. Ends with a LogEnd when the container stops or is removed.
    */
   followLogs(target: LiveTarget, input: z.input<typeof followLogsInput>) {
-    const options = parseInput(followLogsInput, input);
+    const feed = this.logFeed(target, parseInput(followLogsInput, input));
+    return createSubscriber(feed.limits, feed.attach);
+  }
+
+  /** As followLogs, with every event waiting when the consumer asks (up to maxBatch) delivered at once. */
+  followLogBatches(target: LiveTarget, input: z.input<typeof followLogBatchesInput>) {
+    const { maxBatch, ...options } = parseInput(followLogBatchesInput, input);
+    const feed = this.logFeed(target, options);
+    return createBatchSubscriber(feed.limits, maxBatch, feed.attach);
+  }
+
+  private logFeed(target: LiveTarget, options: z.output<typeof followLogsInput>) {
     const after = options.after ? decodeCursor(options.after) : null;
     const tail = Math.min(options.tail ?? (after || options.since ? this.limits.maxLogTail : DEFAULT_LOG_TAIL), this.limits.maxLogTail);
     const wanted = (line: LogLine) =>
       (line.stream === 'stdout' ? options.stdout : options.stderr) && (!options.filter || options.filter.test(line.message));
 
-    return createSubscriber<LogEvent>(
-      this.queueLimits<LogEvent>((before) => (before?.kind === 'line' ? before.cursor : (options.after ?? null))),
-      (sink) => {
-        // Everything up to `seen` has been considered (delivered or filtered out).
-        let seen: LogPosition | null = after;
-        // Live items that arrive during the history replay, bounded like the queue itself; once
-        // over, later lines are only counted, so what was dropped is one contiguous stretch.
-        const held: (LogLine | LogEnd)[] = [];
-        let holding = true;
-        let heldBytes = 0;
-        let heldDropped = 0;
-        const hold = (item: LogLine | LogEnd) => {
-          const size = ITEM_OVERHEAD + item.message.length;
-          if (item.kind === 'line' && (heldDropped > 0 || heldBytes + size > this.limits.queueBytes)) heldDropped++;
-          else {
-            held.push(item);
-            heldBytes += size;
-          }
-        };
-        // Without history, only lines written after joining: a newly opened upstream replays its
-        // first second, which may hold older lines. Whole-second stamps (Podman) compare by second.
-        const joinedNanos = BigInt(Date.now()) * 1_000_000n;
-        const beforeJoining = (line: LogLine) =>
-          line.position.nanos % NANOS_PER_SECOND === 0n
-            ? line.position.nanos < joinedNanos - (joinedNanos % NANOS_PER_SECOND)
-            : line.position.nanos < joinedNanos;
-        const onlyNew = tail === 0 && !after && !options.since;
-        const deliver = (item: LogLine | LogEnd) => {
-          if (item.kind === 'end') return sink.finish(item);
-          if (onlyNew && beforeJoining(item)) return;
-          if (seen && comparePositions(item.position, seen) <= 0) return;
-          seen = item.position;
-          if (wanted(item)) sink.push(item);
-        };
-        const leave = this.logHub.join(
-          target.id,
-          {
-            data: (item) => (holding ? hold(item) : deliver(item)),
-            end: (error) => {
-              const failed: LogEnd = { kind: 'end', reason: 'FAILED', exitCode: null, message: error?.message ?? 'log stream ended' };
-              if (holding) hold(failed);
-              else deliver(failed);
-            },
+    const limits = this.queueLimits<LogEvent>((before) => (before?.kind === 'line' ? encodeCursor(before.position) : (options.after ?? null)));
+    const attach = (sink: Sink<LogEvent>) => {
+      // Everything up to `seen` has been considered (delivered or filtered out).
+      let seen: LogPosition | null = after;
+      // Live items that arrive during the history replay, bounded like the queue itself; once
+      // over, later lines are only counted, so what was dropped is one contiguous stretch.
+      const held: (LogLine | LogEnd)[] = [];
+      let holding = true;
+      let heldBytes = 0;
+      let heldDropped = 0;
+      const hold = (item: LogLine | LogEnd) => {
+        const size = ITEM_OVERHEAD + item.message.length;
+        if (item.kind === 'line' && (heldDropped > 0 || heldBytes + size > this.limits.queueBytes)) heldDropped++;
+        else {
+          held.push(item);
+          heldBytes += size;
+        }
+      };
+      // Without history, only lines written after joining: a newly opened upstream replays its
+      // first second, which may hold older lines. Whole-second stamps (Podman) compare by second.
+      const joinedNanos = BigInt(Date.now()) * 1_000_000n;
+      const joinedSecond = joinedNanos - (joinedNanos % NANOS_PER_SECOND);
+      const beforeJoining = ({ position: { nanos } }: LogLine) =>
+        nanos < joinedSecond || (nanos < joinedNanos && nanos % NANOS_PER_SECOND !== 0n);
+      const onlyNew = tail === 0 && !after && !options.since;
+      const deliver = (item: LogLine | LogEnd) => {
+        if (item.kind === 'end') return sink.finish(item);
+        if (onlyNew && beforeJoining(item)) return;
+        if (seen && comparePositions(item.position, seen) <= 0) return;
+        seen = item.position;
+        if (wanted(item)) sink.push(item);
+      };
+      const leave = this.logHub.join(
+        target.id,
+        {
+          data: (item) => (holding ? hold(item) : deliver(item)),
+          end: (error) => {
+            const failed: LogEnd = { kind: 'end', reason: 'FAILED', exitCode: null, message: error?.message ?? 'log stream ended' };
+            if (holding) hold(failed);
+            else deliver(failed);
           },
-          (handlers) => this.openLogUpstream(target, handlers),
-        );
+        },
+        (handlers) => this.openLogUpstream(target, handlers),
+      );
 
-        // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
-        const replay = async () => {
-          const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
-          const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
-          const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
-          const history = fresh.slice(-tail);
-          // More lines to catch up on than MAX_LOG_TAIL: the oldest are skipped, and said to be.
-          if (fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
-          for (const line of history) {
-            if (sink.closed) return;
-            await sink.ready();
-            deliver(line);
+      // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
+      const replay = async () => {
+        const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+        const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
+        const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
+        const history = fresh.slice(-tail);
+        // More lines to catch up on than MAX_LOG_TAIL: the oldest are skipped, and said to be.
+        if (fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
+        for (const line of history) {
+          if (sink.closed) return;
+          await sink.ready();
+          deliver(line);
+        }
+        let lastHeld: LogLine | undefined;
+        let end: LogEnd | undefined;
+        for (let item = held.shift(); item; item = held.shift()) {
+          if (sink.closed) return;
+          heldBytes -= ITEM_OVERHEAD + item.message.length;
+          if (item.kind === 'end') {
+            // The upstream's own LogEnd comes first; a later one only says it went away.
+            end ??= item;
+            continue;
           }
-          let lastHeld: LogLine | undefined;
-          let end: LogEnd | undefined;
-          for (let item = held.shift(); item; item = held.shift()) {
-            if (sink.closed) return;
-            heldBytes -= ITEM_OVERHEAD + item.message.length;
-            if (item.kind === 'end') {
-              // The upstream's own LogEnd comes first; a later one only says it went away.
-              end ??= item;
-              continue;
-            }
-            await sink.ready();
-            lastHeld = item;
-            deliver(item);
-          }
-          if (heldDropped > 0) sink.push({ kind: 'gap', missed: heldDropped, resumeCursor: lastHeld?.cursor ?? (seen ? encodeCursor(seen) : null) });
-          holding = false;
-          if (end) deliver(end);
-        };
-        replay().catch((error: unknown) => {
-          const mapped = fromEngineError(error);
-          sink.finish({ kind: 'end', reason: mapped.code === 'NOT_FOUND' ? 'REMOVED' : 'FAILED', exitCode: null, message: mapped.message });
-        });
-        return leave;
-      },
-    );
+          await sink.ready();
+          lastHeld = item;
+          deliver(item);
+        }
+        if (heldDropped > 0) sink.push({ kind: 'gap', missed: heldDropped, resumeCursor: lastHeld ? encodeCursor(lastHeld.position) : seen ? encodeCursor(seen) : null });
+        holding = false;
+        if (end) deliver(end);
+      };
+      replay().catch((error: unknown) => {
+        const mapped = fromEngineError(error);
+        sink.finish({ kind: 'end', reason: mapped.code === 'NOT_FOUND' ? 'REMOVED' : 'FAILED', exitCode: null, message: mapped.message });
+      });
+      return leave;
+    };
+    return { limits, attach };
   }
 
   /**

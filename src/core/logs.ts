@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
+import { encodeCursor, positionTime } from '../streams/cursor.js';
 import type { LiveService, LiveTarget } from './live.js';
 import { containerRef, parseInput } from './validation.js';
 
@@ -53,11 +54,12 @@ export class LogService {
     return lines
       .filter((line) => (line.stream === 'stdout' ? options.stdout : options.stderr))
       // Podman honours since/until only to the second, so they are applied precisely here.
-      .filter((line) => (!since || line.timestamp >= since) && (!until || line.timestamp <= until))
+      .map((line) => ({ line, timestamp: positionTime(line.position) }))
+      .filter(({ timestamp }) => (!since || timestamp >= since) && (!until || timestamp <= until))
       .slice(-options.tail)
-      .map((line) => ({
-        cursor: line.cursor,
-        timestamp: options.timestamps ? line.timestamp : null,
+      .map(({ line, timestamp }) => ({
+        cursor: encodeCursor(line.position),
+        timestamp: options.timestamps ? timestamp : null,
         stream: line.stream,
         message: line.message,
       }));

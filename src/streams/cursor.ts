@@ -30,6 +30,11 @@ export function decodeCursor(cursor: string): LogPosition | null {
   return match ? { nanos: BigInt(match[1]!), index: Number(match[2]) } : null;
 }
 
+/** The time of a position, to the millisecond. */
+export function positionTime(position: LogPosition): Date {
+  return new Date(Number(position.nanos / 1_000_000n));
+}
+
 export function comparePositions(a: LogPosition, b: LogPosition): number {
   if (a.nanos !== b.nanos) return a.nanos < b.nanos ? -1 : 1;
   return a.index - b.index;
@@ -42,6 +47,19 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
  */
 export class CursorClock {
   private last: LogPosition | undefined;
+  /** The stamp parsed last: lines in a burst share one (all of a second's, on Podman), parsed once. */
+  private lastStamp: string | null = null;
+  private lastStampNanos = 0n;
+
+  /** The position of the next line read, from its engine timestamp. */
+  nextStamped(stamp: string | null): LogPosition {
+    if (stamp !== this.lastStamp) {
+      this.lastStamp = stamp;
+      // A line without a timestamp (never seen in practice) sorts right after the one before it.
+      this.lastStampNanos = (stamp ? timestampNanos(stamp) : null) ?? 0n;
+    }
+    return this.next(this.lastStampNanos);
+  }
 
   next(nanos: bigint): LogPosition {
     const last = this.last;

@@ -58,7 +58,29 @@ export interface QueueLimits<T> {
  * `async function*` would miss), when the producer calls `end`, or when `attach` itself fails.
  */
 export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<T>) => Teardown | Promise<Teardown>): Repeater<T> {
-  return new Repeater<T>(async (push, stop) => {
+  return deliverFromQueue(limits, attach, (queue) => queue.take());
+}
+
+/**
+ * As createSubscriber, but each delivery is every item waiting (at most `maxBatch`) when the
+ * consumer asks for more. Nothing is held back to fill a batch: while the consumer keeps up it
+ * gets one item at a time; when it falls behind, one delivery (one message on the wire, one
+ * execution) carries many, so its cost per item falls exactly when items come fastest.
+ */
+export function createBatchSubscriber<T>(
+  limits: QueueLimits<T>,
+  maxBatch: number,
+  attach: (sink: Sink<T>) => Teardown | Promise<Teardown>,
+): Repeater<T[]> {
+  return deliverFromQueue(limits, attach, (queue) => queue.takeUpTo(maxBatch));
+}
+
+function deliverFromQueue<T, D>(
+  limits: QueueLimits<T>,
+  attach: (sink: Sink<T>) => Teardown | Promise<Teardown>,
+  next: (queue: BoundedQueue<T>) => Taken<D>,
+): Repeater<D> {
+  return new Repeater<D>(async (push, stop) => {
     const queue = new BoundedQueue(limits);
     let wake: (() => void) | undefined;
     let ending: { error?: Error } | undefined;
@@ -109,7 +131,7 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
       teardown = await attach(sink);
       if (closed) teardown();
       while (!closed) {
-        const item = queue.take();
+        const item = next(queue);
         if (item.present) {
           releaseReady();
           await push(item.value);
@@ -177,6 +199,15 @@ export class BoundedQueue<T> {
     if (this.items.length === 0) return { present: false };
     const value = this.items.shift() as T;
     this.bytes -= this.limits.sizeOf?.(value) ?? 0;
+    return { present: true, value };
+  }
+
+  /** The next items to deliver, oldest first, at most `max` of them: as many takes at once. */
+  takeUpTo(max: number): Taken<T[]> {
+    if (this.items.length === 0) this.flushGap();
+    if (this.items.length === 0) return { present: false };
+    const value = this.items.splice(0, max);
+    for (const item of value) this.bytes -= this.limits.sizeOf?.(item) ?? 0;
     return { present: true, value };
   }
 
