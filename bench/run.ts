@@ -2,8 +2,9 @@
  * `npm run bench`: podgraph against the bare engine, side by side in one run. Makes sure the
  * project's engine runs, starts the server as its own process, runs every scenario and writes
  * bench/results.md and bench/results.json. Options: --quick (fewer rounds, for a trial run),
- * --only=name,name (scenarios whose name contains one of these words), and PODGRAPH_ENGINE=docker
- * for Docker Engine instead of Podman.
+ * --only=name,name (scenarios whose name contains one of these words), --cpu-prof (the server
+ * under test writes a CPU profile into bench/profiles/ when it stops; open it in Chrome's
+ * DevTools), and PODGRAPH_ENGINE=docker for Docker Engine instead of Podman.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -129,7 +130,8 @@ async function main(): Promise<void> {
   process.once('unhandledRejection', crashed);
   process.once('uncaughtException', crashed);
   try {
-    server = await startServer(TSX_SERVER, { DOCKER_HOST: dockerHost });
+    const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench/profiles')}`] : [];
+    server = await startServer([...profile, ...TSX_SERVER], { DOCKER_HOST: dockerHost });
     const fields = await schemaFields(server.url);
     const context: BenchContext = { server, engine, fixtures, quick };
     for (const scenario of SCENARIOS.filter((s) => selected(s.name))) {

@@ -68,7 +68,7 @@ export async function startServer(nodeArgs: string[], env: Record<string, string
   const snapshots = mkdtempSync(path.join(os.tmpdir(), 'podgraph-bench-'));
   const startedAt = performance.now();
   const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`, ...nodeArgs], {
-    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },
+    env: { ...process.env, NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

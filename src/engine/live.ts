@@ -60,14 +60,16 @@ export class StampedLineReader {
   push(frame: Frame): StampedLine[] {
     const splitter = this.splitters[frame.stream];
     if (this.tty) return splitter.push(frame.data).map(stripStamp);
-    const head = frame.data.subarray(0, MAX_STAMP_BYTES).toString('latin1');
-    const match = STAMP.exec(head);
+    const { data } = frame;
+    const match = STAMP.exec(data.toString('latin1', 0, MAX_STAMP_BYTES));
     const stamp = match ? match[1]! : null;
-    const content = match ? frame.data.subarray(match[0].length) : frame.data;
+    const contentStart = match ? match[0].length : 0;
     const started = this.open[frame.stream];
-    const lines = splitter.push(content).map((line, i) => ({ ...line, timestamp: (i === 0 && started) || stamp }));
-    if (content.length > 0) {
-      const unfinished = content[content.length - 1] !== 0x0a;
+    const lines: StampedLine[] = splitter
+      .push(data, contentStart)
+      .map((line, i) => ({ stream: line.stream, text: line.text, truncated: line.truncated, timestamp: (i === 0 && started) || stamp }));
+    if (data.length > contentStart) {
+      const unfinished = data[data.length - 1] !== 0x0a;
       this.open[frame.stream] = unfinished ? (lines.length === 0 && started) || stamp : null;
     }
     return lines;

@@ -70,14 +70,20 @@ export class LineSplitter {
     private readonly maxLineBytes = 64 * 1024,
   ) {}
 
-  push(chunk: Buffer): Line[] {
+  /** Lines completed by `chunk` (read from byte `from` on). */
+  push(chunk: Buffer, from = 0): Line[] {
     const lines: Line[] = [];
-    let start = 0;
+    let start = from;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
       if (nl === -1) break;
-      this.append(chunk.subarray(start, nl));
-      lines.push(this.take());
+      if (this.size === 0 && !this.overflowing && nl - start <= this.maxLineBytes) {
+        // The whole line is in this chunk, as most are: decode it in place, with no copy.
+        lines.push(this.line(chunk.toString('utf8', start, nl), false));
+      } else {
+        this.append(chunk.subarray(start, nl));
+        lines.push(this.take());
+      }
       start = nl + 1;
     }
     if (start < chunk.length) this.append(chunk.subarray(start));
@@ -102,15 +108,18 @@ export class LineSplitter {
   }
 
   private take(): Line {
-    let text = Buffer.concat(this.parts, this.size).toString('utf8');
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    // A cut may have split a character; drop the replacement char it leaves at the end.
-    if (this.overflowing) text = text.replace(/\uFFFD$/, '') + TRUNCATION_MARKER;
-    const line: Line = { stream: this.stream, text, truncated: this.overflowing };
+    const line = this.line(Buffer.concat(this.parts, this.size).toString('utf8'), this.overflowing);
     this.parts = [];
     this.size = 0;
     this.overflowing = false;
     return line;
+  }
+
+  private line(decoded: string, truncated: boolean): Line {
+    let text = decoded.endsWith('\r') ? decoded.slice(0, -1) : decoded;
+    // A cut may have split a character; drop the replacement char it leaves at the end.
+    if (truncated) text = text.replace(/\uFFFD$/, '') + TRUNCATION_MARKER;
+    return { stream: this.stream, text, truncated };
   }
 }
 
