@@ -111,6 +111,11 @@ function portsFromBindings(bindings: Record<string, Array<{ HostIp?: string; Hos
   return ports;
 }
 
+export function assertRunning(container: ContainerModel): ContainerModel {
+  if (container.state !== 'RUNNING') throw conflict(`Container ${container.name} is not running`);
+  return container;
+}
+
 export function fromInspect(info: Docker.ContainerInspectInfo): ContainerModel {
   const state = toState(info.State.Status);
   const details: ContainerDetails = {
@@ -305,9 +310,12 @@ export class ContainerService {
 
   /** Resolves a reference and checks that the container runs, for operations that exec. */
   async requireRunning(ref: string, signal?: AbortSignal): Promise<ContainerModel> {
-    const container = fromInspect(await this.engine.inspectContainer(parseInput(containerRef, ref), signal));
-    if (container.state !== 'RUNNING') throw conflict(`Container ${container.name} is not running`);
-    return container;
+    return assertRunning(await this.inspectIn(ref, signal));
+  }
+
+  /** Inspects within the caller's pool slot (`get` takes a slot of its own). */
+  async inspectIn(ref: string, signal?: AbortSignal): Promise<ContainerModel> {
+    return fromInspect(await this.engine.inspectContainer(parseInput(containerRef, ref), signal));
   }
 
   private async transition(

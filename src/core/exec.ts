@@ -5,9 +5,9 @@ import { EngineProcess } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
-import type { ContainerService } from './containers.js';
+import { assertRunning, type ContainerService } from './containers.js';
 import type { StreamGap } from './live.js';
-import { absolutePath, argv, envName, envValue, parseInput, processUser } from './validation.js';
+import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
 export interface Execution {
   id: string;
@@ -107,21 +107,34 @@ export class ExecService {
     const spec = parseInput(execInput, input);
     const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.defaultTimeoutMs;
+    const id = parseInput(containerRef, ref);
     const execution = await this.pool.run(async (poolSignal) => {
-      const container = await this.containers.requireRunning(ref, poolSignal);
+      // The container is inspected alongside the exec, not before it: its ID and name, which
+      // the record needs, then add nothing to the time an exec takes.
+      const inspection = this.containers.inspectIn(id, poolSignal);
+      inspection.catch(() => undefined); // awaited below, whichever way the exec goes
       const signal = AbortSignal.any([poolSignal, AbortSignal.timeout(timeoutMs)]);
-      const outcome = await this.engine.exec(
-        container.id,
-        {
-          argv: command,
-          user: spec.user,
-          workdir: spec.workdir,
-          env: envList(spec.env),
-          stdin: spec.stdin === undefined ? undefined : Buffer.from(spec.stdin, 'utf8'),
-          maxOutputBytes: this.maxOutputBytes,
-        },
-        signal,
-      );
+      let outcome: ExecOutcome;
+      try {
+        outcome = await this.engine.exec(
+          id,
+          {
+            argv: command,
+            user: spec.user,
+            workdir: spec.workdir,
+            env: envList(spec.env),
+            stdin: spec.stdin === undefined ? undefined : Buffer.from(spec.stdin, 'utf8'),
+            maxOutputBytes: this.maxOutputBytes,
+          },
+          signal,
+        );
+      } catch (error) {
+        // A container that is not running explains the failure better than the engine's words.
+        const container = await inspection.catch(() => undefined);
+        if (container) assertRunning(container);
+        throw error;
+      }
+      const container = await inspection;
       return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, outcome);
     }, timeoutMs + KILL_GRACE_MS);
     this.history.add(execution);
