@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ContainerLogs } from './documents.js';
 import { containerFactory, startTestServer, TEST_IMAGES, type TestServer } from './kit.js';
 
@@ -61,6 +61,18 @@ describe('logs', async () => {
     const c = await create(TEST_IMAGES[1].image, { tty: true, args: ['sh', '-c', 'echo tty line; sleep 3600'], command: null });
     const logs = await waitForLines(server, c.name, 1);
     expect(logs).toEqual([expect.objectContaining({ stream: 'STDOUT', message: 'tty line' })]);
+  });
+
+  it('inspects the container once for it and its logs, though the logs ask by ID', async () => {
+    const c = await create(TEST_IMAGES[1].image, { args: ['sh', '-c', 'echo one; sleep 3600'], command: null });
+    await waitForLines(server, c.name, 1);
+    const inspect = vi.spyOn(server.app.services.containers, 'get');
+    try {
+      expect((await server.ok(ContainerLogs, { ref: c.name })).container.logs.map((l) => l.message)).toEqual(['one']);
+      expect(inspect).toHaveBeenCalledTimes(1);
+    } finally {
+      inspect.mockRestore();
+    }
   });
 
   it('rejects a tail out of bounds and a since after until', async () => {

@@ -17,8 +17,9 @@ export interface Context {
   /** Whether the principal's scope covers a container (for lists and events). */
   inScope: (container: ScopedContainer) => boolean;
   /**
-   * Per-request memo of container inspects, so several fields share one engine call. A
-   * container outside the principal's scope is NOT_FOUND, as if it did not exist.
+   * Per-request memo of container inspects, by the ref asked and the ID found, so several
+   * fields share one engine call. A container outside the principal's scope is NOT_FOUND, as
+   * if it did not exist.
    */
   inspect: (ref: string) => Promise<ContainerModel>;
   /**
@@ -50,6 +51,8 @@ export function contextFor(services: Services, logger: Logger, principal: Princi
     if (!pending) {
       pending = services.containers.get(ref).then((container) => {
         if (!inScope(container)) throw notFound(`No such container: ${ref}`);
+        // Fields of a container found by name ask again by its ID (logs, terminals...).
+        cache.set(container.id, Promise.resolve(container));
         return container;
       });
       cache.set(ref, pending);
