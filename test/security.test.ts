@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
@@ -381,6 +382,19 @@ describe('bounds', () => {
     const result = await transports.http(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);
     expect(result.status).toBe(413);
     expect(codes(result)).toEqual(['PAYLOAD_TOO_LARGE']);
+  });
+
+  it('refuses a request body of unknown length (chunked) before reading it', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(JSON.stringify({ query: '{ health { healthy } }' }));
+      req.end();
+    });
+    expect(status).toBe(413);
   });
 
   it('bounds the operations running at once on one WebSocket', async () => {

@@ -113,7 +113,11 @@ const useRateLimit = (limiter: RateLimiter, mask: (error: unknown) => Error): Pl
   };
 };
 
-/** Bodies over the bound are refused before they are read; so are bodies of unknown length. */
+/**
+ * Bodies over the bound are refused before they are read; so are bodies of unknown length. With
+ * a Content-Length, Node's parser delivers no more than it says, so this is the only bound
+ * needed: yoga's own (which streams every body through a counting transform) is off.
+ */
 const useBodyLimit = (maxBytes: number): Plugin => ({
   onRequest: ({ request, fetchAPI, endResponse }) => {
     if (request.method !== 'POST') return;
@@ -142,6 +146,7 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    maxRequestBodySize: false,
     graphiql: config.graphiql && { subscriptionsProtocol: 'WS', title: 'podgraph' },
     // No wildcard: only the configured origins may call from a browser, and never with cookies.
     cors: config.corsOrigins.length > 0 && { origin: config.corsOrigins, credentials: false, allowedHeaders: ['authorization', 'content-type'] },
