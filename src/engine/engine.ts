@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { AppError, fromEngineError } from '../errors.js';
 import { frameReader, OutputCollector, type Frame } from './streams.js';
@@ -159,12 +159,32 @@ export class Engine {
   ): Promise<Frame[]> {
     // Unset options must be left out: the engines reject empty query values.
     const query = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    const body = await this.call(() =>
-      this.docker.getContainer(id).logs({ ...query, follow: false, abortSignal: signal } as Docker.ContainerLogsOptions & { follow: false }),
+    // Read as a stream and gathered here: without follow, dockerode would also decode the whole
+    // body as text and try to parse it as JSON before handing back the bytes.
+    const body = await this.call(
+      () =>
+        new Promise<Readable>((resolve, reject) => {
+          this.docker.modem.dial(
+            {
+              path: `/containers/${id}/logs?`,
+              method: 'GET',
+              isStream: true,
+              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+              options: { ...query, follow: false },
+              abortSignal: signal,
+            },
+            (error, stream) => (error ? reject(error) : resolve(stream as Readable)),
+          );
+        }),
     );
-    // Without follow, dockerode hands back the whole body as a Buffer (or a string on some engines).
-    const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body as unknown as string, 'utf8');
-    return frameReader(tty)(buffer);
+    if (signal) addAbortSignal(signal, body);
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+    } catch (error) {
+      throw fromEngineError(error);
+    }
+    return frameReader(tty)(Buffer.concat(chunks));
   }
 
   /**
