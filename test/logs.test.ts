@@ -57,6 +57,15 @@ describe('logs', async () => {
     expect(logs[0]!.message).toMatch(/^x+$/);
   });
 
+  it('keeps a line written in two pieces whole, whatever the tail (Podman 4 tail reads move its first piece to the line before)', async () => {
+    const c = await create(TEST_IMAGES[1].image, { args: ['sh', '-c', 'echo first; printf abc; sleep 0.3; echo def; echo last; sleep 3600'], command: null });
+    await waitForLines(server, c.name, 3);
+    for (const tail of [1, 2, 3]) {
+      const logs = (await server.ok(ContainerLogs, { ref: c.name, tail })).container.logs;
+      expect(logs.map((l) => l.message)).toEqual(['first', 'abcdef', 'last'].slice(-tail));
+    }
+  });
+
   it('reads a TTY container as one stream', async () => {
     const c = await create(TEST_IMAGES[1].image, { tty: true, args: ['sh', '-c', 'echo tty line; sleep 3600'], command: null });
     const logs = await waitForLines(server, c.name, 1);
