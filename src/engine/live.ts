@@ -130,7 +130,11 @@ function openStream(
         stream.destroy();
         return;
       }
-      stream.on('data', (chunk: Buffer) => onChunk(chunk));
+      // Read in paused mode: everything buffered since the last read comes as one chunk, where
+      // 'data' would fire for each HTTP chunk (Podman sends one per log line).
+      stream.on('readable', () => {
+        for (let chunk: Buffer | null; (chunk = stream!.read() as Buffer | null) !== null; ) onChunk(chunk);
+      });
       stream.once('end', () => {
         onEnd();
         finish();
