@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: podgraph against the bare engine, side by side in one run. Makes sure the
  * project's engine runs, starts the server as its own process, runs every scenario and writes
- * bench/results.md and bench/results.json. Options: --quick (fewer rounds, for a trial run),
- * --only=name,name (scenarios whose name contains one of these words), --cpu-prof (the server
- * under test writes a CPU profile into bench/profiles/ when it stops; open it in Chrome's
- * DevTools), and PODGRAPH_ENGINE=docker for Docker Engine instead of Podman.
+ * bench/results.md and bench/results.json (bench/results-docker.* for Docker Engine). Options:
+ * --quick (fewer rounds, for a trial run), --only=name,name (scenarios whose name contains one
+ * of these words), --cpu-prof (the server under test writes a CPU profile into bench/profiles/
+ * when it stops; open it in Chrome's DevTools), and PODGRAPH_ENGINE=docker for Docker Engine
+ * instead of Podman.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -158,8 +159,10 @@ async function main(): Promise<void> {
     await cleanUp();
   }
 
-  writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify({ environment, results }, null, 2)}\n`);
-  writeFileSync(path.join(root, 'bench/results.md'), toMarkdown(environment, results));
+  // Podman is the reference engine; another engine's run is kept beside it, not over it.
+  const name = engineName === 'podman' ? 'results' : `results-${engineName}`;
+  writeFileSync(path.join(root, `bench/${name}.json`), `${JSON.stringify({ environment, results }, null, 2)}\n`);
+  writeFileSync(path.join(root, `bench/${name}.md`), toMarkdown(environment, results));
   process.stdout.write(toMarkdown(environment, results));
 }
 
