@@ -19,7 +19,7 @@ if ! have_engine; then
   export "$(scripts/engine.sh podman | tail -n 1)"
 fi
 
-npx tsc -p tsconfig.build.json
+npm run -s build
 # graphql-js runs costly cross-realm checks on every type test unless told it is in production.
 export NODE_ENV="${NODE_ENV:-production}"
 exec node dist/main.js

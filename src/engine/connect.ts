@@ -10,8 +10,13 @@ export interface EngineAddress {
   source: string;
 }
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const PROJECT_PODMAN_SOCKET = path.join(projectRoot, '.engine', 'podman.sock');
+/** The nearest folder above this code with a package.json: it runs from src/engine/ or bundled in dist/. */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+export const PROJECT_PODMAN_SOCKET = path.join(projectRoot(), '.engine', 'podman.sock');
 
 function standardSockets(env: NodeJS.ProcessEnv): string[] {
   const sockets = ['/run/podman/podman.sock', '/var/run/docker.sock'];
