@@ -58,7 +58,8 @@ describe('logs', async () => {
   });
 
   it('keeps a line written in two pieces whole, whatever the tail (Podman 4 tail reads move its first piece to the line before)', async () => {
-    const c = await create(TEST_IMAGES[1].image, { args: ['sh', '-c', 'echo first; printf abc; sleep 0.3; echo def; echo last; sleep 3600'], command: null });
+    // The pieces are more than a second apart, so they never share a (whole-second) timestamp.
+    const c = await create(TEST_IMAGES[1].image, { args: ['sh', '-c', 'echo first; printf abc; sleep 1.2; echo def; echo last; sleep 3600'], command: null });
     await waitForLines(server, c.name, 3);
     for (const tail of [1, 2, 3]) {
       const logs = (await server.ok(ContainerLogs, { ref: c.name, tail })).container.logs;

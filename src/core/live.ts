@@ -293,22 +293,22 @@ export class LiveService {
 
   /**
    * The last `tail` lines, or every line since `since`; the logs query reads through here too.
-   * Positions count lines from the start of a second, as the live stream does; so a read that
-   * the tail cut mid-second is read again from that second's start, or engines with
-   * second-precision timestamps (Podman) would number the same line differently on the two
-   * paths. Podman 4 also garbles long lines split into parts when it reads with a tail, so only
-   * Docker's (sub-second) tail reads are used as they are.
+   * Positions count lines from the start of a second, as the live stream does, so with
+   * second-precision timestamps (Podman) the lines are read again from the start of a second,
+   * or the two paths would number the same line differently. That read is also the only one that
+   * returns a line the engine logged in pieces whole: Podman 4's tail read leaves such a line only
+   * its last piece and appends the earlier ones to the line before it. Hence the one line more
+   * than asked for: it began before any piece of the lines asked for, so reading from its second
+   * on takes them all in. Docker's (sub-second) tail reads are used as they are.
    */
   async readHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
     if (since) return this.readLines(target, { since: Math.floor(since.getTime() / 1000) });
-    const recent = await this.readLines(target, { tail });
-    if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent;
+    const recent = await this.readLines(target, { tail: tail + 1 });
+    if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent.slice(-tail);
     // The tail took the whole log: read it all again without one, numbered from its very start.
-    if (recent.length < tail) return this.readLines(target, {});
-    const firstSecond = secondOf(recent[0]!);
-    const fromSecondStart = await this.readLines(target, { since: Number(firstSecond) });
-    const inFirstSecond = (lines: LogLine[]) => lines.filter((line) => secondOf(line) === firstSecond).length;
-    return fromSecondStart.slice(Math.max(0, inFirstSecond(fromSecondStart) - inFirstSecond(recent)));
+    if (recent.length <= tail) return this.readLines(target, {});
+    const fromSecondStart = await this.readLines(target, { since: Number(secondOf(recent[0]!)) });
+    return fromSecondStart.slice(-tail);
   }
 
   private async readLines(target: LiveTarget, window: { tail?: number; since?: number }): Promise<LogLine[]> {
