@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Exec, StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { ExecStreamSubscriptionVariables } from './gql/graphql.js';
@@ -135,7 +135,7 @@ describe('execStream', async () => {
   it('kills streamed executions when the server stops, after telling their subscribers', async () => {
     const stopping = await startTestServer();
     const stoppingClient = wsClient(stopping);
-    afterAll(() => stoppingClient.dispose());
+    onTestFinished(() => stoppingClient.dispose());
     const c = await create(TEST_IMAGES[1].image);
     const run = watchWs(stoppingClient, ExecStream, { container: c.name, command: 'echo ready; exec sleep 4646' });
     await run.until((events) => events.some((e) => e.execStream.__typename === 'ExecOutput'));

@@ -1,11 +1,12 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { afterAll } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { createDockerClient, selectEngine } from '../src/engine/connect.js';
 import { createLogger } from '../src/logger.js';
-import { CreateContainer, Exec, RemoveContainer } from './documents.js';
+import { CreateContainer, Exec } from './documents.js';
 import type { CreateContainerInput } from './gql/graphql.js';
 
 export const DEBIAN_IMAGE = 'localhost/podgraph/debian:bookworm';
@@ -33,7 +34,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A real server on a free loopback port, against the engine of DOCKER_HOST; stopped after the file. */
+/** A real server on a free loopback port, against the engine of DOCKER_HOST; stopped after the test or file that started it. */
 export async function startTestServer(
   env: Record<string, string> = {},
   logger: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
@@ -63,10 +64,26 @@ export async function startTestServer(
       if (!result.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(result.data)}`);
       return String(result.errors[0]!.extensions?.code);
     },
-    stop: () => app.stop(),
+    stop: () => (stopped ??= app.stop()),
   };
-  afterAll(() => server.stop());
+  let stopped: Promise<void> | undefined;
+  cleanUpLater(() => server.stop());
   return server;
+}
+
+/**
+ * Runs `cleanup` after the current test, or after the file when called outside a test:
+ * an afterAll registered inside a test is never run.
+ */
+function cleanUpLater(cleanup: () => Promise<unknown>): void {
+  try {
+    onTestFinished(async () => {
+      await cleanup();
+    });
+  } catch {
+    // Not inside a test ("can only be called inside a test"): the file's end it is.
+    afterAll(cleanup);
+  }
 }
 
 // Read from /proc, as the Debian image has no ps.
@@ -84,13 +101,27 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
+ * The engine itself, for clean-up: a server under test may be set up to time out (a 1 s bound
+ * with one worker) and would then leave its containers behind.
+ */
+const cleanupEngine = createDockerClient(selectEngine(process.env.DOCKER_HOST));
+
+/**
  * Creates running test containers (sleeping, labelled, with init) through GraphQL and removes
  * them all, forcibly, after the file.
  */
 export function containerFactory(server: TestServer) {
   const created: string[] = [];
-  afterAll(async () => {
-    await Promise.all(created.map((name) => server.execute(RemoveContainer, { container: name, force: true })));
+  cleanUpLater(async () => {
+    const remove = (name: string) =>
+      cleanupEngine
+        .getContainer(name)
+        .remove({ force: true })
+        // Gone already (a test removed it), or being removed right now.
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+        });
+    await Promise.all(created.map(remove));
   });
   return async (image: string, input: Partial<CreateContainerInput> = {}) => {
     const name = uniqueName(input.name ?? 'c');

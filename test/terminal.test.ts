@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { TerminalWatchSubscription } from './gql/graphql.js';
@@ -240,7 +240,7 @@ describe('terminals', async () => {
   it('closes every terminal when the server stops, and tells the watchers', async () => {
     const stopping = await startTestServer();
     const stoppingClient = wsClient(stopping);
-    afterAll(() => stoppingClient.dispose());
+    onTestFinished(() => stoppingClient.dispose());
     const c = await create(TEST_IMAGES[1].image);
     const { openTerminal } = await stopping.ok(OpenTerminal, { container: c.name, args: ['sh', '-c', 'echo ready; exec sleep 4545'] });
     const watch = watchWs(stoppingClient, TerminalWatch, { id: openTerminal.id });
@@ -285,7 +285,7 @@ describe('terminals', async () => {
   it('reaps idle terminals and bounds how many are open', async () => {
     const small = await startTestServer({ TERMINAL_IDLE_TIMEOUT: '1', MAX_TERMINALS: '1' });
     const smallClient = wsClient(small);
-    afterAll(() => smallClient.dispose());
+    onTestFinished(() => smallClient.dispose());
     const c = await containerFactory(small)(TEST_IMAGES[1].image);
     const { openTerminal } = await small.ok(OpenTerminal, { container: c.name });
     // A watcher keeps it from being idle, however slowly this runs.
