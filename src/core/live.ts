@@ -5,10 +5,10 @@ import { followLogs, followStats, readStampedLines, watchContainerEvents, type E
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
 import { fromEngineError } from '../errors.js';
-import { comparePositions, CursorClock, decodeCursor, encodeCursor, type LogPosition } from '../streams/cursor.js';
+import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime, type LogPosition } from '../streams/cursor.js';
 import { FanOutHub } from '../streams/hub.js';
 import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
-import type { ContainerState } from './containers.js';
+import type { ContainerModel, ContainerState } from './containers.js';
 import { DEFAULT_LOG_TAIL } from './logs.js';
 import { linearPattern } from './pattern.js';
 import { containerRef, parseInput } from './validation.js';
@@ -65,6 +65,10 @@ export interface LiveTarget {
   tty: boolean;
   /** Whether its logs may still grow. */
   running: boolean;
+}
+
+export function toLiveTarget(container: ContainerModel): LiveTarget {
+  return { id: container.id, name: container.name, tty: container.details?.tty ?? false, running: container.state === 'RUNNING' };
 }
 
 export interface LiveLimits {
@@ -235,7 +239,7 @@ export class LiveService {
 
       // The history replay goes at the consumer's pace; the loop that feeds it starts once attached.
       const replay = async () => {
-        const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? new Date(Number(after.nanos / 1_000_000n)) : options.since);
+        const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? positionTime(after) : options.since);
         const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
         const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
         const history = fresh.slice(-tail);

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { Engine } from '../engine/engine.js';
-import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
 import { encodeCursor, positionTime } from '../streams/cursor.js';
-import type { LiveService, LiveTarget } from './live.js';
-import { containerRef, parseInput } from './validation.js';
+import type { ContainerService } from './containers.js';
+import { toLiveTarget, type LiveService, type LiveTarget } from './live.js';
+import { parseInput } from './validation.js';
 
 export interface LogEntry {
   /** Where a containerLogs subscription can resume after this line. */
@@ -20,8 +19,7 @@ export class LogService {
   readonly input;
 
   constructor(
-    private readonly engine: Engine,
-    private readonly pool: WorkerPool,
+    private readonly containers: ContainerService,
     private readonly live: LiveService,
     readonly maxTail: number,
   ) {
@@ -38,10 +36,7 @@ export class LogService {
   }
 
   async read(ref: string, input: z.input<LogService['input']> = {}): Promise<LogEntry[]> {
-    const id = parseInput(containerRef, ref);
-    const info = await this.pool.run((signal) => this.engine.inspectContainer(id, signal));
-    const target = { id: info.Id, name: info.Name.replace(/^\//, ''), tty: Boolean(info.Config.Tty), running: info.State.Running };
-    return this.readFor(target, input);
+    return this.readFor(toLiveTarget(await this.containers.get(ref)), input);
   }
 
   /** As read, for a container the caller has already inspected (GraphQL has, per request). */

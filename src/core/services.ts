@@ -27,7 +27,7 @@ export function createServices(engine: Engine, config: Config) {
   return {
     pool,
     live,
-    logs: new LogService(engine, pool, live, config.maxLogTail),
+    logs: new LogService(containers, live, config.maxLogTail),
     containers,
     files,
     exec: new ExecService(engine, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),

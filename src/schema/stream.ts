@@ -1,4 +1,4 @@
-import type { StreamGap } from '../core/live.js';
+import { toLiveTarget, type StreamGap } from '../core/live.js';
 import type { Context } from './context.js';
 import { builder } from './builder.js';
 
@@ -14,6 +14,5 @@ export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement(
 
 /** The container a live stream is about, resolved through the context so its scope applies. */
 export async function liveTarget(ctx: Context, ref: string) {
-  const container = await ctx.inspect(ref);
-  return { id: container.id, name: container.name, tty: container.details?.tty ?? false, running: container.state === 'RUNNING' };
+  return toLiveTarget(await ctx.inspect(ref));
 }
