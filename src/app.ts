@@ -9,8 +9,8 @@ import { Engine } from './engine/engine.js';
 import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
-import { createGraphQLHandler, maskError } from './http/graphql.js';
-import { createMetricsHandler } from './http/metrics.js';
+import { createErrorMask, createGraphQLHandler } from './http/graphql.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { originAllowed } from './http/origin.js';
 import { errorBody } from './http/rest/errors.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
@@ -35,14 +35,14 @@ export function createApp(config: Config, logger: Logger): App {
   const services = createServices(engine, config);
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
-  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter });
-  const rest = createRestHandler(services, logger, { authenticator, rateLimiter, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
-
-  const metrics = createMetricsHandler(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }));
+  const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);
+  const mask = createErrorMask(logger, metrics);
+  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter, metrics, maskError: mask });
+  const rest = createRestHandler(services, logger, { authenticator, rateLimiter, metrics, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res);
-    if (req.url === '/metrics') void metrics(req, res);
+    if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res, metrics);
+    if (req.url === '/metrics') void metrics.handle(req, res);
     else if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
@@ -51,7 +51,7 @@ export function createApp(config: Config, logger: Logger): App {
     allowedOrigins: config.corsOrigins,
     maxPayloadBytes: config.maxWsPayloadBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
-    maskError: maskError(logger),
+    maskError: mask,
   });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
@@ -89,8 +89,9 @@ export function createApp(config: Config, logger: Logger): App {
   };
 }
 
-function refuseOrigin(req: IncomingMessage, res: ServerResponse): void {
+function refuseOrigin(req: IncomingMessage, res: ServerResponse, metrics: Metrics): void {
   const error = new AppError('FORBIDDEN', `Requests from ${req.headers.origin} are not allowed (CORS_ORIGINS)`);
+  metrics.errorAnswered(error.code);
   const body = isRestPath(req.url) ? errorBody(error) : { errors: [{ message: error.message, extensions: { code: error.code } }] };
   res.writeHead(error.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

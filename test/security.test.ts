@@ -58,6 +58,13 @@ const strict = await startTestServer({
 const logLinesOf = (lines: string[]) => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
 const { create, createOk } = containerMaker(server.url);
+
+/** A /metrics scrape (as admin): the value of one series, 0 if absent. */
+async function scrape(url: string): Promise<(series: string) => number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: bearer(TOKENS.admin) })).text();
+  return (series) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+}
+
 const send = <T, V>(transport: Transport, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) =>
   sendAs(target.url, transport, token, document, variables);
 
@@ -313,6 +320,21 @@ describe('query limits and introspection', () => {
     expect((await transports[transport](strict.url, TOKENS.viewer, 'query { health { healthy } }')).errors).toBeUndefined();
   });
 
+  it('names the limit hit and counts it in /metrics, on every transport and for repeated queries', async () => {
+    const before = await scrape(strict.url);
+    for (const transport of TRANSPORTS) {
+      for (let round = 0; round < 2; round++) {
+        const result = await transports[transport](strict.url, TOKENS.viewer, deep);
+        expect(result.errors?.map((e) => e.extensions?.limit)).toEqual(['max_depth']);
+      }
+    }
+    const after = await scrape(strict.url);
+    const rejections = 2 * TRANSPORTS.length;
+    expect(after('podgraph_query_limit_rejections_total{limit="max_depth"}') - before('podgraph_query_limit_rejections_total{limit="max_depth"}')).toBe(rejections);
+    expect(after('podgraph_errors_total{code="BAD_USER_INPUT"}') - before('podgraph_errors_total{code="BAD_USER_INPUT"}')).toBe(rejections);
+    expect(after('podgraph_query_limit_rejections_total{limit="max_aliases"}')).toBe(before('podgraph_query_limit_rejections_total{limit="max_aliases"}'));
+  });
+
   it('answers the introspection query GraphiQL sends under the default limits, and refuses it when switched off', async () => {
     const query = getIntrospectionQuery();
     expect((await transports.http(server.url, TOKENS.viewer, query)).errors).toBeUndefined();
@@ -421,6 +443,28 @@ describe('bounds', () => {
   it('closes a WebSocket whose message is over MAX_WS_PAYLOAD_BYTES', async () => {
     const result = await transports.ws(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);
     expect(result.closeCode).toBe(1009);
+  });
+});
+
+describe('metrics', () => {
+  it('serves /metrics to tokens without a scope only, when authentication is on', async () => {
+    const status = async (token: string | undefined) => (await fetch(`${server.url}/metrics`, { headers: bearer(token) })).status;
+    expect(await status(undefined)).toBe(401);
+    expect(await status('not-a-token')).toBe(401);
+    expect(await status(TOKENS.scoped)).toBe(403);
+    expect(await status(TOKENS.viewer)).toBe(200);
+    const refused = await fetch(`${server.url}/metrics`, { headers: bearer(TOKENS.scoped) });
+    expect(await refused.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'FORBIDDEN' } }] });
+  });
+
+  it('counts every error answered, by code, on GraphQL and REST alike', async () => {
+    const before = await scrape(server.url);
+    for (const transport of TRANSPORTS) expect(codes(await send(transport, 'operator', Stop, { container: 'no-such-container' }))).toEqual(['NOT_FOUND']);
+    const rest = await fetch(`${server.url}/api/v1/containers/no-such-container/logs`, { headers: bearer(TOKENS.viewer) });
+    expect(rest.status).toBe(404);
+    const after = await scrape(server.url);
+    const counted = 'podgraph_errors_total{code="NOT_FOUND"}';
+    expect(after(counted) - before(counted)).toBe(TRANSPORTS.length + 1);
   });
 });
 

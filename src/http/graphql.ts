@@ -12,6 +12,7 @@ import type { Services } from '../core/services.js';
 import { AppError, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
+import type { Metrics, QueryLimit } from './metrics.js';
 
 /**
  * Every error leaves with a code from the table. Errors GraphQL itself raises (syntax,
@@ -48,6 +49,22 @@ function requestStatus(error: AppError): { http?: { status: number; headers: Rec
   return { http: { status: error.status, headers } };
 }
 
+/**
+ * maskError that counts each error as it leaves, on every transport. An error it has masked
+ * already (a plugin may mask before yoga does) passes through unchanged and uncounted.
+ */
+export function createErrorMask(logger: Logger, metrics: Pick<Metrics, 'errorAnswered'>) {
+  const mask = maskError(logger);
+  const masked = new WeakSet<object>();
+  return (error: unknown): Error => {
+    if (error instanceof GraphQLError && masked.has(error)) return error;
+    const result = mask(error) as GraphQLError;
+    masked.add(result);
+    metrics.errorAnswered(result.extensions.code as ErrorCode);
+    return result;
+  };
+}
+
 function withKnownCode(error: GraphQLError, location: Partial<GraphQLErrorOptions> = error): GraphQLError {
   const code = error.extensions?.code;
   const known = typeof code === 'string' && code in ERROR_CODES;
@@ -60,10 +77,16 @@ function withKnownCode(error: GraphQLError, location: Partial<GraphQLErrorOption
   });
 }
 
-/** Validation errors never reach maskError; give them the table's code here, on every transport. */
-const useValidationErrorCodes = (): Plugin => ({
+/**
+ * Validation errors never reach maskError; give them the table's code here, on every transport,
+ * and count them (this runs on cached validation results too).
+ */
+const useValidationErrorCodes = (metrics: Metrics): Plugin => ({
   onValidate: () => ({ result, setResult }) => {
-    if (result.length) setResult(result.map((e) => withKnownCode(e)));
+    if (!result.length) return;
+    const coded = result.map((e) => withKnownCode(e));
+    for (const error of coded) metrics.errorAnswered(error.extensions.code as ErrorCode);
+    setResult(coded);
   },
 });
 
@@ -72,15 +95,28 @@ const useNoIntrospection = (): Plugin => ({
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
 });
 
-/** graphql-armor: bounds on depth, aliases, directives, tokens and cost, before anything executes. */
-const useQueryLimits = (limits: QueryLimits): Plugin =>
-  EnvelopArmorPlugin({
-    maxDepth: { n: limits.maxDepth },
-    maxAliases: { n: limits.maxAliases },
-    maxDirectives: { n: limits.maxDirectives },
-    maxTokens: { n: limits.maxTokens },
-    costLimit: { maxCost: limits.maxCost },
+/**
+ * graphql-armor: bounds on depth, aliases, directives, tokens and cost, before anything executes.
+ * A refusal names its limit (extensions.limit) and is counted; it is thrown, not cached, so a
+ * repeated query is refused and counted again. maskError counts it among the errors.
+ */
+const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
+  const naming = (limit: QueryLimit) => ({
+    onReject: [
+      (_context: unknown, error: GraphQLError) => {
+        Object.assign(error.extensions, { limit });
+        metrics.queryLimitRejected(limit);
+      },
+    ],
+  });
+  return EnvelopArmorPlugin({
+    maxDepth: { n: limits.maxDepth, ...naming('max_depth') },
+    maxAliases: { n: limits.maxAliases, ...naming('max_aliases') },
+    maxDirectives: { n: limits.maxDirectives, ...naming('max_directives') },
+    maxTokens: { n: limits.maxTokens, ...naming('max_tokens') },
+    costLimit: { maxCost: limits.maxCost, ...naming('max_cost') },
   }) as Plugin;
+};
 
 /**
  * Mutations and subscription starts take from the token's bucket. With authentication off
@@ -118,11 +154,12 @@ const useRateLimit = (limiter: RateLimiter, mask: (error: unknown) => Error): Pl
  * a Content-Length, Node's parser delivers no more than it says, so this is the only bound
  * needed: yoga's own (which streams every body through a counting transform) is off.
  */
-const useBodyLimit = (maxBytes: number): Plugin => ({
+const useBodyLimit = (maxBytes: number, metrics: Metrics): Plugin => ({
   onRequest: ({ request, fetchAPI, endResponse }) => {
     if (request.method !== 'POST') return;
     const length = Number(request.headers.get('content-length') ?? Number.NaN);
     if (length <= maxBytes) return;
+    metrics.errorAnswered('PAYLOAD_TOO_LARGE');
     const message = Number.isNaN(length)
       ? `A request body needs a Content-Length (at most ${maxBytes} bytes)`
       : `The request body is ${length} bytes; the bound is ${maxBytes} (MAX_BODY_BYTES)`;
@@ -138,10 +175,13 @@ const useBodyLimit = (maxBytes: number): Plugin => ({
 export interface GraphQLSecurity {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
+  metrics: Metrics;
+  /** From createErrorMask; the WebSocket transport uses the same one. */
+  maskError: (error: unknown) => Error;
 }
 
 export function createGraphQLHandler(services: Services, logger: Logger, config: Config, security: GraphQLSecurity) {
-  const mask = maskError(logger);
+  const { metrics, maskError: mask } = security;
   return createYoga({
     schema,
     graphqlEndpoint: '/graphql',
@@ -153,9 +193,9 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     context: (initial) => createContext(services, logger, security.authenticator, initial),
     maskedErrors: { maskError: mask },
     plugins: [
-      useBodyLimit(config.maxBodyBytes),
-      useValidationErrorCodes(),
-      useQueryLimits(config.queryLimits),
+      useBodyLimit(config.maxBodyBytes, metrics),
+      useValidationErrorCodes(metrics),
+      useQueryLimits(config.queryLimits, metrics),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       useRateLimit(security.rateLimiter, mask),
     ],

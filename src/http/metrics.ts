@@ -1,17 +1,40 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { bearerToken, type Authenticator } from '../auth/authenticator.js';
 import type { Services } from '../core/services.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../errors.js';
 
 /** Open client connections: all TCP connections, and those of them upgraded to WebSocket. */
 export type ConnectionCounts = () => { tcp: number; ws: number };
 
+/** The query limits (graphql-armor rules) an operation can be refused by. */
+export const QUERY_LIMITS = ['max_depth', 'max_aliases', 'max_directives', 'max_tokens', 'max_cost'] as const;
+export type QueryLimit = (typeof QUERY_LIMITS)[number];
+
 /**
  * Prometheus metrics at GET /metrics: live-stream fan-out (upstream engine streams and their
- * subscribers per kind), open connections and engine operations in flight. Values are read at
- * scrape time, so nothing runs between scrapes.
+ * subscribers per kind), open connections, engine operations in flight, and the errors answered
+ * and query limits hit (what the hardening refuses). Gauges are read at scrape time, so nothing
+ * runs between scrapes. With authentication on, a scrape needs a token without a scope: the
+ * figures are server-wide.
  */
-export function createMetricsHandler(services: Services, connections: ConnectionCounts) {
+export function createMetrics(services: Services, connections: ConnectionCounts, authenticator: Authenticator) {
   const registry = new Registry();
+  const errors = new Counter({
+    name: 'podgraph_errors_total',
+    help: 'Errors answered to clients, by code from the error table, on every transport.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const queryLimits = new Counter({
+    name: 'podgraph_query_limit_rejections_total',
+    help: 'Operations refused by a query limit before anything ran.',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
+  // Every series exists from the start, so rates over them need no first occurrence.
+  for (const code of Object.keys(ERROR_CODES)) errors.inc({ code }, 0);
+  for (const limit of QUERY_LIMITS) queryLimits.inc({ limit }, 0);
   new Gauge({
     name: 'podgraph_upstream_streams',
     help: 'Engine streams open for live subscriptions (one per container and kind; one for all events).',
@@ -60,13 +83,31 @@ export function createMetricsHandler(services: Services, connections: Connection
     },
   });
 
-  return async (req: IncomingMessage, res: ServerResponse) => {
+  const errorAnswered = (code: ErrorCode) => errors.inc({ code });
+
+  const refuse = (res: ServerResponse, error: AppError) => {
+    errorAnswered(error.code);
+    const headers = { 'content-type': 'application/json', ...(error.code === 'UNAUTHENTICATED' && { 'www-authenticate': 'Bearer' }) };
+    res.writeHead(error.status, headers).end(JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }));
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
+    }
+    try {
+      const principal = authenticator.authenticate(bearerToken(req.headers.authorization));
+      if (principal.scope) throw new AppError('FORBIDDEN', 'Metrics are server-wide: they need a token without a scope');
+    } catch (error) {
+      return refuse(res, error as AppError);
     }
     const body = await registry.metrics();
     res.writeHead(200, { 'content-type': registry.contentType });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
+
+  return { errorAnswered, queryLimitRejected: (limit: QueryLimit) => queryLimits.inc({ limit }), handle };
 }
+
+export type Metrics = ReturnType<typeof createMetrics>;

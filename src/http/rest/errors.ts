@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AppError, fromEngineError, invalidFields, type ErrorCode, type FieldIssue } from '../../errors.js';
+import { AppError, ERROR_CODES, fromEngineError, invalidFields, type ErrorCode, type FieldIssue } from '../../errors.js';
 
 /**
  * The `type` the original service reported: ValidationError for bad input, InternalError for
@@ -37,6 +37,11 @@ function withRestFieldNames(error: AppError): AppError {
  * UTC in the original's format (Python's naive `isoformat()`, microsecond digits), because the
  * REST surface exists for clients written against it; GraphQL carries zoned DateTimes.
  */
+/** Each code in the table has a status of its own, so an error answer's status tells its code. */
+export function codeOfStatus(status: number): ErrorCode | undefined {
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
+}
+
 export function restTimestamp(date = new Date()): string {
   return `${date.toISOString().slice(0, -1)}000`;
 }

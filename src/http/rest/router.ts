@@ -7,7 +7,8 @@ import { ANONYMOUS, hasRole } from '../../auth/tokens.js';
 import type { Services } from '../../core/services.js';
 import { AppError, badInput, forbidden, fromEngineError, notFound } from '../../errors.js';
 import { contextFor } from '../../schema/context.js';
-import { errorBody, toRestError } from './errors.js';
+import type { Metrics } from '../metrics.js';
+import { codeOfStatus, errorBody, toRestError } from './errors.js';
 import { readJsonObject } from './request.js';
 import { ROUTES, type RestResult, type Route } from './routes.js';
 
@@ -46,6 +47,7 @@ function matchPath(pattern: string, path: string): Record<string, string> | null
 export interface RestHandlerOptions {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
+  metrics: Pick<Metrics, 'errorAnswered'>;
   /** Request bodies over this many bytes are refused with 413. */
   maxBodyBytes: number;
   /** Browser origins allowed to call (CORS_ORIGINS, as for GraphQL); none by default, never with cookies. */
@@ -114,6 +116,8 @@ export function createRestHandler(services: Services, logger: Logger, options: R
     } catch (error) {
       result = toRestError(error, logger);
     }
+    const code = codeOfStatus(result.status ?? 200);
+    if (code) options.metrics.errorAnswered(code);
     const origin = allowedOrigin(req);
     const cors = origin && { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'allow, retry-after', vary: 'origin' };
     const text = result.body === undefined ? '' : JSON.stringify(result.body);
