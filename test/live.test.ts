@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { print } from 'graphql';
 import { Exec, RemoveContainer, StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
-import type { ContainerLogBatchesLiveSubscription, ContainerLogsLiveSubscription } from './gql/graphql.js';
+import type { ContainerLogBatchesCursorsSubscription, ContainerLogBatchesLiveSubscription, ContainerLogsLiveSubscription } from './gql/graphql.js';
 import { DEBIAN_IMAGE, TEST_IMAGES, containerFactory, startTestServer, type TestServer } from './kit.js';
 import { watchSse as openSse, watchWs as openWs, wsClient, type Watch } from './live-client.js';
 
@@ -43,6 +43,18 @@ const LogBatchesLive = graphql(`
       }
       ... on StreamGap {
         missed
+      }
+    }
+  }
+`);
+
+/** The same document twice with other variables must not share results; with the same ones it may. */
+const LogBatchesCursors = graphql(`
+  subscription ContainerLogBatchesCursors($container: String!, $withCursor: Boolean!) {
+    containerLogBatches(container: $container, tail: 0) {
+      ... on LogLine {
+        message
+        cursor @include(if: $withCursor)
       }
     }
   }
@@ -308,6 +320,28 @@ describe.each(TEST_IMAGES)('live logs on $label', ({ image }) => {
     const refused = watchWs(clients[0]!, LogBatchesLive, { container, maxBatch: 0 });
     await refused.until(() => refused.done);
     expect(refused.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('executes a batch once for the subscribers of one operation, apart for other variables', async () => {
+    const withCursors = [0, 1].map((i) => watchWs(clients[i]!, LogBatchesCursors, { container, withCursor: true }));
+    const without = watchWs(clients[2]!, LogBatchesCursors, { container, withCursor: false });
+    await untilSubscribers('logs', 3);
+    const total = 2000;
+    await printBatch(container, total);
+    type Line = { message?: string; cursor?: string };
+    // Podman's whole-second stamps let lines of the second before joining through: keep this batch's.
+    const linesOf = (events: ContainerLogBatchesCursorsSubscription[]) =>
+      events.flatMap((e) => e.containerLogBatches as Line[]).filter((line) => line.message?.startsWith('batch 7 '));
+    const complete = (events: ContainerLogBatchesCursorsSubscription[]) => linesOf(events.slice(-1)).at(-1)?.message === `batch 7 line ${total}`;
+    for (const watch of [...withCursors, without]) await watch.until(complete, 30_000);
+
+    const [first, second] = withCursors.map((watch) => linesOf(watch.events));
+    expect(first!.map((l) => l.message)).toEqual(batch(7, total));
+    expect(first!.every((l) => typeof l.cursor === 'string')).toBe(true);
+    expect(second).toEqual(first);
+    expect(linesOf(without.events)).toEqual(first!.map(({ message }) => ({ message })));
+    for (const watch of [...withCursors, without]) watch.stop();
+    await untilClosed('logs');
   });
 
   it('reports stop and removal: events, stats, and the end of the log stream', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue, createBatchSubscriber, createSubscriber, type Sink } from '../src/streams/subscriber.js';
+import { BoundedQueue, createBatchSubscriber, createSubscriber, isSharedBatch, type Sink } from '../src/streams/subscriber.js';
 
 type Item = { n: number } | { missed: number; after: number | null };
 const gap = (missed: number, before: Item | undefined): Item => ({
@@ -72,6 +72,35 @@ describe('createBatchSubscriber', () => {
     expect(sink!.push({ n: 13 })).toBe(true);
     expect((await batches.next()).value).toEqual([{ n: 13 }]);
     await batches.return();
+  });
+});
+
+describe('shared batches', () => {
+  it('hands subscribers that take the same items the same array, and others their own', async () => {
+    const sinks: Sink<Item>[] = [];
+    const subscribe = () => createBatchSubscriber<Item>({ maxItems: 8, gap }, 10, (sink) => (sinks.push(sink), () => undefined));
+    const [a, b, c] = [subscribe(), subscribe(), subscribe()];
+    const firstReads = [a.next(), b.next(), c.next()];
+    await tick();
+    const items: Item[] = [{ n: 1 }, { n: 2 }, { n: 3 }];
+    for (const item of items) for (const sink of sinks.slice(0, 2)) sink.push(item);
+    sinks[2]!.push(items[0]!);
+    const [fromA, fromB, fromC] = (await Promise.all(firstReads)).map((r) => r.value as Item[]);
+    expect(fromA).toEqual(items);
+    expect(fromB).toBe(fromA);
+    expect(isSharedBatch(fromA)).toBe(true);
+    expect(fromC).toEqual([items[0]]);
+    expect(fromC).not.toBe(fromA);
+    // Equal items that are not the same objects are not the same batch.
+    const nextA = a.next();
+    const nextB = b.next();
+    await tick();
+    sinks[0]!.push({ n: 4 });
+    sinks[1]!.push({ n: 4 });
+    const [laterA, laterB] = await Promise.all([nextA, nextB]);
+    expect(laterB.value).toEqual(laterA.value);
+    expect(laterB.value).not.toBe(laterA.value);
+    await Promise.all([a.return(), b.return(), c.return()]);
   });
 });
 

@@ -13,6 +13,7 @@ import { AppError, ERROR_CODES, fromEngineError, type ErrorCode } from '../error
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import type { Metrics, QueryLimit } from './metrics.js';
+import { useSharedBatchResults } from './shared-results.js';
 
 /**
  * Every error leaves with a code from the table. Errors GraphQL itself raises (syntax,
@@ -198,6 +199,7 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
       useQueryLimits(config.queryLimits, metrics),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       useRateLimit(security.rateLimiter, mask),
+      useSharedBatchResults(),
     ],
     logging: {
       debug: (...args) => logger.debug(args.length > 1 ? { args: args.slice(1) } : {}, String(args[0])),

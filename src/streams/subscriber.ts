@@ -66,14 +66,42 @@ export function createSubscriber<T>(limits: QueueLimits<T>, attach: (sink: Sink<
  * consumer asks for more. Nothing is held back to fill a batch: while the consumer keeps up it
  * gets one item at a time; when it falls behind, one delivery (one message on the wire, one
  * execution) carries many, so its cost per item falls exactly when items come fastest.
+ *
+ * Batches are shared: subscribers of one fan-out that take the same items get the same array,
+ * so that its execution can be shared too (isSharedBatch).
  */
 export function createBatchSubscriber<T>(
   limits: QueueLimits<T>,
   maxBatch: number,
   attach: (sink: Sink<T>) => Teardown | Promise<Teardown>,
 ): Repeater<T[]> {
-  return deliverFromQueue(limits, attach, (queue) => queue.takeUpTo(maxBatch));
+  return deliverFromQueue(limits, attach, (queue) => {
+    const taken = queue.takeUpTo(maxBatch);
+    return taken.present ? { present: true, value: share(taken.value) } : taken;
+  });
 }
+
+/** Shared batches, by their first item; a few per item, as subscribers may take more or fewer. */
+const batchesByFirstItem = new WeakMap<object, unknown[][]>();
+const sharedBatches = new WeakSet<object>();
+const BATCHES_PER_FIRST_ITEM = 4;
+
+/** The shared array with exactly these items, in this order; the batch itself becomes it if there is none. */
+function share<T>(batch: T[]): T[] {
+  const first = batch[0];
+  if (typeof first !== 'object' || first === null) return batch;
+  let candidates = batchesByFirstItem.get(first) as T[][] | undefined;
+  const same = candidates?.find((candidate) => candidate.length === batch.length && candidate.every((item, i) => item === batch[i]));
+  if (same) return same;
+  if (!candidates) batchesByFirstItem.set(first, (candidates = []));
+  if (candidates.length === BATCHES_PER_FIRST_ITEM) candidates.shift();
+  candidates.push(batch);
+  sharedBatches.add(batch);
+  return batch;
+}
+
+/** Whether a value is a batch that other subscribers of the same stream may have received too. */
+export const isSharedBatch = (value: unknown): value is unknown[] => typeof value === 'object' && value !== null && sharedBatches.has(value);
 
 function deliverFromQueue<T, D>(
   limits: QueueLimits<T>,
