@@ -67,9 +67,11 @@ const LogEndRef = builder.objectRef<LogEnd>('LogEnd').implement({
   }),
 });
 
+const LOG_EVENT_TYPES = { line: LogLineRef, gap: StreamGapRef, end: LogEndRef } as const;
+
 const ContainerLogEventRef = builder.unionType('ContainerLogEvent', {
   types: [LogLineRef, StreamGapRef, LogEndRef],
-  resolveType: (event) => ({ line: LogLineRef, gap: StreamGapRef, end: LogEndRef })[event.kind],
+  resolveType: (event) => LOG_EVENT_TYPES[event.kind],
 });
 
 /** What containerLogs and containerLogBatches share: which lines, from where. */
