@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { ContainersQuery, Exec, HealthQuery } from './documents.js';
+import { ContainersQuery, Exec, HealthQuery, ImagesQuery } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, startTestServer } from './kit.js';
 
 const ENTRY = ['--import', 'tsx', 'src/main.ts'];
@@ -76,8 +76,10 @@ describe('time bounds and the worker pool', async () => {
     const { exec } = await busy;
     expect(exec.timedOut).toBe(true);
     // The killed command gave its slot back before its answer left: the next operation runs.
+    // (Images, not containers: Podman may still hold the container's lock while it cleans up the
+    // killed exec, and a list waits for every container's lock, past this server's 1 s bound.)
     expect(server.app.services.pool.active).toBe(0);
-    await server.ok(ContainersQuery);
+    await server.ok(ImagesQuery);
   });
 });
 
