@@ -5,7 +5,7 @@ import { EngineProcess } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
-import { assertRunning, type ContainerService } from './containers.js';
+import { assertRunning, type ContainerModel, type ContainerService } from './containers.js';
 import type { StreamGap } from './live.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
@@ -109,10 +109,11 @@ export class ExecService {
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.defaultTimeoutMs;
     const id = parseInput(containerRef, ref);
     const execution = await this.pool.run(async (poolSignal) => {
-      // The container is inspected alongside the exec, not before it: its ID and name, which
-      // the record needs, then add nothing to the time an exec takes.
-      const inspection = this.containers.inspectIn(id, poolSignal);
-      inspection.catch(() => undefined); // awaited below, whichever way the exec goes
+      // The container is inspected while the process runs, not before: its ID and name, which
+      // the record needs, then add nothing to the time an exec takes (on Podman an inspect
+      // alongside the exec's creation slows that down).
+      let inspection: Promise<ContainerModel> | undefined;
+      const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
       const signal = AbortSignal.any([poolSignal, AbortSignal.timeout(timeoutMs)]);
       let outcome: ExecOutcome;
       try {
@@ -125,16 +126,17 @@ export class ExecService {
             env: envList(spec.env),
             stdin: spec.stdin === undefined ? undefined : Buffer.from(spec.stdin, 'utf8'),
             maxOutputBytes: this.maxOutputBytes,
+            onStarted: () => void inspect().catch(() => undefined), // awaited below
           },
           signal,
         );
       } catch (error) {
         // A container that is not running explains the failure better than the engine's words.
-        const container = await inspection.catch(() => undefined);
+        const container = await inspect().catch(() => undefined);
         if (container) assertRunning(container);
         throw error;
       }
-      const container = await inspection;
+      const container = await inspect();
       return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, outcome);
     }, timeoutMs + KILL_GRACE_MS);
     this.history.add(execution);

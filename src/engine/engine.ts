@@ -19,6 +19,8 @@ export interface ExecSpec {
   env?: string[];
   stdin?: Buffer;
   maxOutputBytes: number;
+  /** Called once the process runs: what the caller does then adds nothing to the exec's time. */
+  onStarted?: () => void;
 }
 
 export interface ExecOutcome {
@@ -210,6 +212,7 @@ export class Engine {
     const stream = (await this.call(() =>
       exec.start({ hijack: spec.stdin !== undefined, stdin: spec.stdin !== undefined, Tty: false }),
     )) as unknown as NodeJS.ReadWriteStream & Readable;
+    spec.onStarted?.();
     const collector = new OutputCollector(spec.maxOutputBytes);
     const read = frameReader(false);
     let timedOut = false;
