@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,8 @@ import { ContainersQuery, Exec, HealthQuery, ImagesQuery } from './documents.js'
 import { BUSYBOX_IMAGE, containerFactory, startTestServer } from './kit.js';
 
 const ENTRY = ['--import', 'tsx', 'src/main.ts'];
+/** What `npm start` runs: the bundle `npm run build` writes (its type check is npm test's own). */
+const BUNDLE = ['dist/main.js'];
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -17,8 +19,8 @@ function freePort(): Promise<number> {
 }
 
 /** Runs the real entry point; resolves with its exit code and output once it exits. */
-function runServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ENTRY, { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function runServer(env: Record<string, string>, entry = ENTRY) {
+  const child = spawn(process.execPath, entry, { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -83,20 +85,26 @@ describe('time bounds and the worker pool', async () => {
   });
 });
 
-describe('graceful shutdown', async () => {
+describe.each([
+  { entry: ENTRY, label: 'the source' },
+  { entry: BUNDLE, label: 'the bundle (npm start)' },
+])('graceful shutdown of $label', async ({ entry }) => {
   const kit = await startTestServer();
   const create = containerFactory(kit);
+  // The bundle leaves dockerode's SSH and BuildKit modules out: exec with stdin (a hijacked
+  // connection) shows the rest of it still works.
+  if (entry === BUNDLE) execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts']);
 
   it('lets an in-flight exec finish on SIGTERM, then exits 0', async () => {
     const c = await create(BUSYBOX_IMAGE);
     const port = await freePort();
-    const server = runServer({ PORT: String(port), DOCKER_HOST: process.env.DOCKER_HOST ?? '' });
+    const server = runServer({ PORT: String(port), DOCKER_HOST: process.env.DOCKER_HOST ?? '' }, entry);
     await server.ready();
 
     const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: print(Exec), variables: { container: c.name, input: { command: 'sleep 1; echo finished' } } }),
+      body: JSON.stringify({ query: print(Exec), variables: { container: c.name, input: { command: 'sleep 1; cat', stdin: 'finished\n' } } }),
     }).then((r) => r.json());
     await new Promise((r) => setTimeout(r, 300));
     server.child.kill('SIGTERM');
