@@ -25,6 +25,23 @@ const absoluteRoot = z
   .refine((p) => p.startsWith('/') && path.posix.normalize(p) === p, 'expected absolute, normalised paths')
   .transform((p) => (p.length > 1 ? p.replace(/\/$/, '') : p));
 
+/** Host ports as `N` or `N-M`, comma-separated, or `none`. */
+const portRanges = z
+  .string()
+  .transform((v) => (v.trim().toLowerCase() === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^\d{1,5}(-\d{1,5})?$/, 'expected ports or ranges such as 8000-8999,2222, or none')
+        .transform((item) => {
+          const [from, to = from] = item.split('-').map(Number) as [number, number?];
+          return { from, to };
+        })
+        .refine(({ from, to }) => from >= 1 && from <= to && to <= 65535, 'expected ranges within 1-65535, low end first'),
+    ),
+  );
+
 const MiB = 1024 * 1024;
 
 const envSchema = z.object({
@@ -62,6 +79,7 @@ const envSchema = z.object({
   ALLOWED_BIND_ROOTS: commaList(absoluteRoot).default([]),
   IMAGE_ALLOWLIST: commaList(z.string().regex(/^[a-zA-Z0-9._\-/:@*]+$/, 'expected image patterns such as localhost/podgraph/*')).default([]),
   ALLOW_PRIVILEGED_FOR_ADMINS: booleanFlag.default(false),
+  ALLOWED_HOST_PORTS: portRanges.default([{ from: 1024, to: 65535 }]),
   DEFAULT_MEMORY_BYTES: integer(6 * MiB, 2 ** 40).default(512 * MiB),
   MAX_MEMORY_BYTES: integer(6 * MiB, 2 ** 40).default(4096 * MiB),
   DEFAULT_PIDS_LIMIT: integer(1, 4_194_304).default(1024),
@@ -80,6 +98,8 @@ export interface ContainerPolicyConfig {
   allowedBindRoots: string[];
   imageAllowlist: string[];
   allowPrivilegedForAdmins: boolean;
+  /** Host ports a container may publish on; empty: none at all. */
+  allowedHostPorts: Array<{ from: number; to: number }>;
   defaultMemoryBytes: number;
   maxMemoryBytes: number;
   defaultPidsLimit: number;
@@ -186,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedBindRoots: e.ALLOWED_BIND_ROOTS,
       imageAllowlist: e.IMAGE_ALLOWLIST,
       allowPrivilegedForAdmins: e.ALLOW_PRIVILEGED_FOR_ADMINS,
+      allowedHostPorts: e.ALLOWED_HOST_PORTS,
       defaultMemoryBytes: e.DEFAULT_MEMORY_BYTES,
       maxMemoryBytes: e.MAX_MEMORY_BYTES,
       defaultPidsLimit: e.DEFAULT_PIDS_LIMIT,

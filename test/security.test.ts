@@ -293,6 +293,20 @@ describe('container policy', () => {
     }
   });
 
+  it('refuses host ports below 1024 (outside ALLOWED_HOST_PORTS) to operators and admins alike, on GraphQL and REST', async () => {
+    for (const token of ['operator', 'admin'] as const) {
+      const result = await create(token, { ports: [{ containerPort: 80, hostPort: 80 }] });
+      expect(codes(result), token).toEqual(['FORBIDDEN']);
+      expect(result.errors![0]!.message).toContain('ALLOWED_HOST_PORTS');
+    }
+    const rest = await fetch(`${server.url}/api/v1/containers`, {
+      method: 'POST',
+      headers: { ...bearer(TOKENS.operator), 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'localhost/podgraph/busybox:latest', name: `ports-${process.pid}`, ports: { '80': '22' } }),
+    });
+    expect(rest.status).toBe(403);
+  });
+
   it('applies the default limits and refuses more than the maximum', async () => {
     const limited = await createOk('operator');
     const info = await docker.getContainer(limited.id).inspect();

@@ -25,6 +25,8 @@ export interface PolicySubject {
   hostIpc: boolean;
   capAdd: string[];
   devices: string[];
+  /** Ports published on the host; no hostPort (or 0) lets the engine pick a free one. */
+  ports: Array<{ hostPort?: number | null }>;
 }
 
 const HOST_OPTIONS = ['privileged', 'hostNetwork', 'hostPid', 'hostIpc'] as const;
@@ -47,8 +49,9 @@ function resolvedHostPath(source: string): string {
 /**
  * What a created container may ask of the host. Safe by default: no host namespaces,
  * privileges, capabilities or devices (admins only, and only when the policy allows them), bind
- * mounts only under the allowed roots, images only from the allowlist when one is set, and
- * resource limits that default to the configured values and never exceed the maximums.
+ * mounts only under the allowed roots, host ports only in the allowed ranges (by default none
+ * below 1024, where the host's own services listen), images only from the allowlist when one is
+ * set, and resource limits that default to the configured values and never exceed the maximums.
  */
 export class ContainerPolicy {
   private readonly images: RegExp[];
@@ -57,11 +60,23 @@ export class ContainerPolicy {
     this.images = config.imageAllowlist.map(globToRegExp);
   }
 
+  /** Port 0 is the engine's pick of a free port: allowed wherever publishing is. */
+  private hostPortAllowed(port: number): boolean {
+    const ranges = this.config.allowedHostPorts;
+    return port === 0 ? ranges.length > 0 : ranges.some(({ from, to }) => port >= from && port <= to);
+  }
+
   /** Checks a validated spec and returns it with the default limits and the scope's labels applied. */
   apply<T extends PolicySubject>(spec: T, requester: Requester): T {
     const hostOptions = [...HOST_OPTIONS.filter((option) => spec[option]), ...(spec.capAdd.length ? ['capAdd'] : []), ...(spec.devices.length ? ['devices'] : [])];
-    if (hostOptions.length && !(requester.admin && this.config.allowPrivilegedForAdmins)) {
+    const hostLevel = requester.admin && this.config.allowPrivilegedForAdmins;
+    if (hostOptions.length && !hostLevel) {
       throw forbidden(`The container policy does not allow ${hostOptions.join(', ')}${requester.admin ? '' : ' (admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)'}`);
+    }
+    const outside = spec.ports.filter(({ hostPort }) => !this.hostPortAllowed(hostPort ?? 0));
+    if (outside.length && !hostLevel) {
+      const ports = outside.map(({ hostPort }) => (hostPort ? String(hostPort) : 'any')).join(', ');
+      throw forbidden(`Publishing on host port ${ports} is outside ALLOWED_HOST_PORTS${requester.admin ? '' : ' (beyond it: admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)'}`);
     }
     for (const { source } of spec.volumes) {
       if (!source.startsWith('/')) continue;

@@ -91,7 +91,7 @@ export function toRecord(pairs: ReadonlyArray<{ name: string; value: string }> |
 const PortInput = builder.inputType('PortInput', {
   fields: (t) => ({
     containerPort: t.int(),
-    hostPort: t.int({ required: false, description: 'Omit or 0 for an engine-chosen port.' }),
+    hostPort: t.int({ required: false, description: 'Omit or 0 for an engine-chosen port. Only within ALLOWED_HOST_PORTS (by default 1024-65535).' }),
     protocol: t.field({ type: ProtocolEnum, required: false }),
     hostIp: t.string({ required: false }),
   }),

@@ -136,6 +136,7 @@ describe('container policy', () => {
     hostIpc: false,
     capAdd: [] as string[],
     devices: [] as string[],
+    ports: [] as Array<{ hostPort?: number }>,
   };
   const admin = { admin: true, scope: null };
   const UNPRIVILEGED = { admin: false, scope: null };
@@ -154,6 +155,22 @@ describe('container policy', () => {
       expect(codeOf(() => allowing.apply({ ...spec, ...option }, UNPRIVILEGED))).toBe('FORBIDDEN');
       expect(codeOf(() => allowing.apply({ ...spec, ...option }, admin))).toBe('none');
     }
+  });
+
+  it('publishes on host ports in the allowed ranges only; beyond them, admins when configured', () => {
+    const publishing = (...hostPorts: Array<number | undefined>) => ({ ...spec, ports: hostPorts.map((hostPort) => ({ hostPort })) });
+    expect(codeOf(() => policy.apply(publishing(8080, 65535, undefined, 0), UNPRIVILEGED))).toBe('none');
+    for (const port of [22, 80, 1023]) {
+      expect(codeOf(() => policy.apply(publishing(8080, port), admin)), String(port)).toBe('FORBIDDEN');
+      expect(codeOf(() => allowing.apply(publishing(port), UNPRIVILEGED)), String(port)).toBe('FORBIDDEN');
+      expect(codeOf(() => allowing.apply(publishing(port), admin)), String(port)).toBe('none');
+    }
+    const closed = new ContainerPolicy({ ...config, allowedHostPorts: [] });
+    expect(codeOf(() => closed.apply(publishing(undefined), UNPRIVILEGED))).toBe('FORBIDDEN');
+    expect(codeOf(() => closed.apply(spec, UNPRIVILEGED))).toBe('none');
+    const narrow = new ContainerPolicy({ ...config, allowedHostPorts: [{ from: 8000, to: 8999 }] });
+    expect(codeOf(() => narrow.apply(publishing(8999), UNPRIVILEGED))).toBe('none');
+    expect(codeOf(() => narrow.apply(publishing(9000), UNPRIVILEGED))).toBe('FORBIDDEN');
   });
 
   it('binds host paths only under the allowed roots, and images only from the allowlist', () => {

@@ -17,6 +17,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ CONTAINER_HOST: 'tcp://127.0.0.1:2375' }).engineHost).toBe('tcp://127.0.0.1:2375');
   });
 
+  it('reads ALLOWED_HOST_PORTS as ports and ranges, or none', () => {
+    expect(loadConfig({}).policy.allowedHostPorts).toEqual([{ from: 1024, to: 65535 }]);
+    expect(loadConfig({ ALLOWED_HOST_PORTS: '8000-8999, 2222' }).policy.allowedHostPorts).toEqual([
+      { from: 8000, to: 8999 },
+      { from: 2222, to: 2222 },
+    ]);
+    expect(loadConfig({ ALLOWED_HOST_PORTS: 'none' }).policy.allowedHostPorts).toEqual([]);
+    for (const bad of ['80-70', '0', '70000', 'http', '1-2-3']) {
+      expect(() => loadConfig({ ALLOWED_HOST_PORTS: bad }), bad).toThrow(/^Invalid ALLOWED_HOST_PORTS=/);
+    }
+  });
+
   it('names the bad variable', () => {
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
