@@ -52,6 +52,8 @@ export function createApp(config: Config, logger: Logger): App {
     maxPayloadBytes: config.maxWsPayloadBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maskError: mask,
+    logger,
+    metrics,
   });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {

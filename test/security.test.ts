@@ -454,9 +454,13 @@ describe('bounds', () => {
     }
   });
 
-  it('closes a WebSocket whose message is over MAX_WS_PAYLOAD_BYTES', async () => {
+  it('closes a WebSocket whose message is over MAX_WS_PAYLOAD_BYTES, with a log line and a count', async () => {
+    const before = await scrape(server.url);
     const result = await transports.ws(server.url, TOKENS.operator, `query { health { healthy } } # ${'x'.repeat(70_000)}`);
     expect(result.closeCode).toBe(1009);
+    const counted = 'podgraph_errors_total{code="PAYLOAD_TOO_LARGE"}';
+    expect((await scrape(server.url))(counted) - before(counted)).toBe(1);
+    expect(logLinesOf(logLines)).toContainEqual(expect.objectContaining({ level: 40, code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', msg: expect.stringContaining('MAX_WS_PAYLOAD_BYTES') }));
   });
 });
 

@@ -2,10 +2,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { ExecutionArgs, GraphQLError, GraphQLFormattedError } from 'graphql';
 import { CloseCode, type OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { connectionToken, type Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../errors.js';
 import type { GraphQLHandler } from './graphql.js';
+import type { Metrics } from './metrics.js';
 import { originAllowed } from './origin.js';
 
 /**
@@ -32,6 +34,8 @@ export interface WebSocketOptions {
   maxSubscriptionsPerConnection: number;
   /** Turns any failure into the error a client may see (the same masking as HTTP). */
   maskError: (error: unknown) => Error;
+  logger: Logger;
+  metrics: Pick<Metrics, 'errorAnswered'>;
 }
 
 /**
@@ -97,6 +101,17 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
     wsServer,
     KEEPALIVE_MS,
   );
+  // A socket error (a message over maxPayload, a broken frame, a reset) has already made ws close
+  // the socket with its own code (1009, 1002, ...); graphql-ws's listener would only add an
+  // unstructured line on stderr calling it an implementation error. This one logs it, once.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      const tooLarge = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+      if (tooLarge) options.metrics.errorAnswered('PAYLOAD_TOO_LARGE');
+      options.logger.warn({ code: error.code }, `WebSocket closed: ${tooLarge ? `a message over MAX_WS_PAYLOAD_BYTES (${options.maxPayloadBytes})` : error.message}`);
+    });
+  });
   return {
     wsServer,
     async close() {
