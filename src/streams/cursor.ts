@@ -11,6 +11,10 @@ export interface LogPosition {
 
 const ISO_NANOS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 const CURSOR = /^(\d{1,24})\.(\d{1,9})$/;
+/** Where an RFC 3339 timestamp's whole seconds end, and a fraction would start. */
+const SECONDS_END = 'YYYY-MM-DDTHH:MM:SS'.length;
+const DOT = 0x2e;
+const ZERO = 0x30;
 
 /** An RFC 3339 timestamp with up to nanosecond precision, as nanoseconds since the epoch. */
 export function timestampNanos(text: string): bigint | null {
@@ -50,15 +54,38 @@ export class CursorClock {
   /** The stamp parsed last: lines in a burst share one (all of a second's, on Podman), parsed once. */
   private lastStamp: string | null = null;
   private lastStampNanos = 0n;
+  /** The last stamp's whole second and zone (Docker's stamps differ only in their fraction), parsed once. */
+  private lastSecond: string | null = null;
+  private lastSecondNanos: bigint | null = null;
 
   /** The position of the next line read, from its engine timestamp. */
   nextStamped(stamp: string | null): LogPosition {
     if (stamp !== this.lastStamp) {
       this.lastStamp = stamp;
       // A line without a timestamp (never seen in practice) sorts right after the one before it.
-      this.lastStampNanos = (stamp ? timestampNanos(stamp) : null) ?? 0n;
+      this.lastStampNanos = (stamp ? this.parse(stamp) : null) ?? 0n;
     }
     return this.next(this.lastStampNanos);
+  }
+
+  /** timestampNanos, with the second's part taken from the stamp before when it is the same. */
+  private parse(stamp: string): bigint | null {
+    // RFC 3339: the fraction, if any, starts after the 19 characters of date and time.
+    if (stamp.charCodeAt(SECONDS_END) !== DOT) return timestampNanos(stamp);
+    let end = SECONDS_END + 1;
+    let fraction = 0;
+    for (let digit = stamp.charCodeAt(end) - ZERO; digit >= 0 && digit <= 9 && end <= SECONDS_END + 9; digit = stamp.charCodeAt(end) - ZERO) {
+      fraction = fraction * 10 + digit;
+      end++;
+    }
+    const second = stamp.slice(0, SECONDS_END) + stamp.slice(end);
+    if (second !== this.lastSecond) {
+      this.lastSecond = second;
+      this.lastSecondNanos = timestampNanos(second);
+    }
+    const digits = end - SECONDS_END - 1;
+    if (this.lastSecondNanos === null || digits === 0) return null;
+    return this.lastSecondNanos + BigInt(fraction * 10 ** (9 - digits));
   }
 
   next(nanos: bigint): LogPosition {

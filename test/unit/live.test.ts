@@ -62,6 +62,27 @@ describe('log cursors', () => {
     expect(timestampNanos('yesterday')).toBeNull();
   });
 
+  it('gives stamped lines the times timestampNanos reads, parsing each second once', () => {
+    const stamps = [
+      '2026-01-02T03:04:05.123456789Z',
+      '2026-01-02T03:04:05.2Z',
+      '2026-01-02T03:04:06Z',
+      '2026-01-02T04:04:06.5+01:00',
+      '2026-01-02T03:04:07.000000001Z',
+      '2026-01-02T03:04:08.Z',
+      '2026-01-02T03:04:09.1234567891Z',
+      '2026-01-02T03:04:10.5+01:00x',
+      'yesterday',
+    ];
+    for (const stamp of stamps) expect(new CursorClock().nextStamped(stamp).nanos, stamp).toBe(timestampNanos(stamp) ?? 0n);
+    const clock = new CursorClock();
+    expect(['2026-01-02T03:04:05.1Z', '2026-01-02T03:04:05.3Z', '2026-01-02T03:04:06.2Z'].map((stamp) => encodeCursor(clock.nextStamped(stamp)))).toEqual([
+      '1767323045100000000.0',
+      '1767323045300000000.0',
+      '1767323046200000000.0',
+    ]);
+  });
+
   it('never goes backwards: equal or earlier times take the next index', () => {
     const clock = new CursorClock();
     const positions = [10n, 10n, 20n, 15n, 30n].map((nanos) => encodeCursor(clock.next(nanos)));
