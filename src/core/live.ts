@@ -9,7 +9,6 @@ import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime
 import { FanOutHub } from '../streams/hub.js';
 import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { ContainerModel, ContainerState } from './containers.js';
-import { DEFAULT_LOG_TAIL } from './logs.js';
 import { linearPattern } from './pattern.js';
 import { containerRef, parseInput } from './validation.js';
 
@@ -80,6 +79,9 @@ export interface LiveLimits {
 }
 
 const cursorInput = z.string().max(40).refine((c) => decodeCursor(c) !== null, 'must be a cursor from an earlier log line');
+
+/** History lines a log read or subscription starts with when the client does not say. */
+export const DEFAULT_LOG_TAIL = 100;
 
 export const followLogsInput = z.object({
   tail: z.number().int().min(0).optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { StreamName } from '../engine/streams.js';
 import { encodeCursor, positionTime } from '../streams/cursor.js';
 import type { ContainerService } from './containers.js';
-import { toLiveTarget, type LiveService, type LiveTarget } from './live.js';
+import { DEFAULT_LOG_TAIL, toLiveTarget, type LiveService, type LiveTarget } from './live.js';
 import { parseInput } from './validation.js';
 
 export interface LogEntry {
@@ -12,8 +12,6 @@ export interface LogEntry {
   stream: StreamName;
   message: string;
 }
-
-export const DEFAULT_LOG_TAIL = 100;
 
 export class LogService {
   readonly input;
