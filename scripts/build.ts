@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * dockerode loads its SSH transport (ssh2, with native addons) and its BuildKit session and build
- * support (gRPC, protobuf) whether they are used or not: about 9 MiB resident. podgraph uses
+ * support (gRPC, protobuf) whether they are used or not: about 7 MB resident. podgraph uses
  * neither (DOCKER_HOST is unix, tcp, http or https; no image is built), so the bundle has in
  * their place a module whose every export fails, loudly, if it is ever called.
  */
