@@ -1,8 +1,8 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-
-type Outcome = ExecutionResult | Promise<ExecutionResult>;
 import type { Plugin } from 'graphql-yoga';
 import { isSharedBatch } from '../streams/subscriber.js';
+
+type Outcome = ExecutionResult | Promise<ExecutionResult>;
 
 /** Numbers documents by identity: yoga's parser cache hands out one DocumentNode per query text. */
 const documentIds = new WeakMap<DocumentNode, number>();
