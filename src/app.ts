@@ -9,7 +9,7 @@ import { Engine } from './engine/engine.js';
 import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
-import { createErrorMask, createGraphQLHandler } from './http/graphql.js';
+import { createErrorMask, createGraphQLHandler, graphqlErrorBody } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { originAllowed } from './http/origin.js';
 import { errorBody } from './http/rest/errors.js';
@@ -94,6 +94,6 @@ export function createApp(config: Config, logger: Logger): App {
 function refuseOrigin(req: IncomingMessage, res: ServerResponse, metrics: Metrics): void {
   const error = new AppError('FORBIDDEN', `Requests from ${req.headers.origin} are not allowed (CORS_ORIGINS)`);
   metrics.errorAnswered(error.code);
-  const body = isRestPath(req.url) ? errorBody(error) : { errors: [{ message: error.message, extensions: { code: error.code } }] };
-  res.writeHead(error.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const body = isRestPath(req.url) ? JSON.stringify(errorBody(error)) : graphqlErrorBody(error);
+  res.writeHead(error.status, { 'content-type': 'application/json' }).end(body);
 }

@@ -70,13 +70,14 @@ export class ContainerPolicy {
   apply<T extends PolicySubject>(spec: T, requester: Requester): T {
     const hostOptions = [...HOST_OPTIONS.filter((option) => spec[option]), ...(spec.capAdd.length ? ['capAdd'] : []), ...(spec.devices.length ? ['devices'] : [])];
     const hostLevel = requester.admin && this.config.allowPrivilegedForAdmins;
+    const adminsOnly = requester.admin ? '' : ' (admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)';
     if (hostOptions.length && !hostLevel) {
-      throw forbidden(`The container policy does not allow ${hostOptions.join(', ')}${requester.admin ? '' : ' (admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)'}`);
+      throw forbidden(`The container policy does not allow ${hostOptions.join(', ')}${adminsOnly}`);
     }
     const outside = spec.ports.filter(({ hostPort }) => !this.hostPortAllowed(hostPort ?? 0));
     if (outside.length && !hostLevel) {
       const ports = outside.map(({ hostPort }) => (hostPort ? String(hostPort) : 'any')).join(', ');
-      throw forbidden(`Publishing on host port ${ports} is outside ALLOWED_HOST_PORTS${requester.admin ? '' : ' (beyond it: admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)'}`);
+      throw forbidden(`Publishing on host port ${ports} is outside ALLOWED_HOST_PORTS${adminsOnly}`);
     }
     for (const { source } of spec.volumes) {
       if (!source.startsWith('/')) continue;

@@ -40,6 +40,9 @@ export function maskError(logger: Logger) {
   };
 }
 
+/** A refusal answered before GraphQL runs (body bound, origin, metrics access), as GraphQL over HTTP words it. */
+export const graphqlErrorBody = (error: AppError) => JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+
 /** Codes that refuse the whole request also set its HTTP status (yoga reads extensions.http). */
 const REQUEST_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set(['UNAUTHENTICATED', 'RATE_LIMITED']);
 
@@ -160,16 +163,14 @@ const useBodyLimit = (maxBytes: number, metrics: Metrics): Plugin => ({
     if (request.method !== 'POST') return;
     const length = Number(request.headers.get('content-length') ?? Number.NaN);
     if (length <= maxBytes) return;
-    metrics.errorAnswered('PAYLOAD_TOO_LARGE');
-    const message = Number.isNaN(length)
-      ? `A request body needs a Content-Length (at most ${maxBytes} bytes)`
-      : `The request body is ${length} bytes; the bound is ${maxBytes} (MAX_BODY_BYTES)`;
-    endResponse(
-      new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }), {
-        status: ERROR_CODES.PAYLOAD_TOO_LARGE.status,
-        headers: { 'content-type': 'application/json' },
-      }),
+    const error = new AppError(
+      'PAYLOAD_TOO_LARGE',
+      Number.isNaN(length)
+        ? `A request body needs a Content-Length (at most ${maxBytes} bytes)`
+        : `The request body is ${length} bytes; the bound is ${maxBytes} (MAX_BODY_BYTES)`,
     );
+    metrics.errorAnswered(error.code);
+    endResponse(new fetchAPI.Response(graphqlErrorBody(error), { status: error.status, headers: { 'content-type': 'application/json' } }));
   },
 });
 

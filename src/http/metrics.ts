@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { bearerToken, type Authenticator } from '../auth/authenticator.js';
 import type { Services } from '../core/services.js';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { graphqlErrorBody } from './graphql.js';
 
 /** Open client connections: all TCP connections, and those of them upgraded to WebSocket. */
 export type ConnectionCounts = () => { tcp: number; ws: number };
@@ -88,7 +89,7 @@ export function createMetrics(services: Services, connections: ConnectionCounts,
   const refuse = (res: ServerResponse, error: AppError) => {
     errorAnswered(error.code);
     const headers = { 'content-type': 'application/json', ...(error.code === 'UNAUTHENTICATED' && { 'www-authenticate': 'Bearer' }) };
-    res.writeHead(error.status, headers).end(JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }));
+    res.writeHead(error.status, headers).end(graphqlErrorBody(error));
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
