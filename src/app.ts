@@ -32,7 +32,7 @@ export interface App {
 export function createApp(config: Config, logger: Logger): App {
   const engineAddress = selectEngine(config.engineHost);
   const engine = new Engine(createDockerClient(engineAddress));
-  const services = createServices(engine, config);
+  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'));
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);

@@ -61,6 +61,7 @@ const envSchema = z.object({
   MAX_TERMINALS_PER_TOKEN: integer(1, 10_000).default(10),
   TERMINAL_IDLE_TIMEOUT: z.coerce.number().positive().max(7 * 24 * 3600).default(900),
   STREAM_QUEUE_BYTES: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  READ_LOG_FILES: booleanFlag.default(true),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
@@ -138,6 +139,8 @@ export interface Config {
   terminalIdleTimeoutMs: number;
   /** Bytes one live-stream subscriber may have queued before it starts missing items. */
   streamQueueBytes: number;
+  /** Whether logs are read from the engine's own log files where this host can (see engine/logfile.ts). */
+  readLogFiles: boolean;
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxTerminalsPerToken: e.MAX_TERMINALS_PER_TOKEN,
     terminalIdleTimeoutMs: e.TERMINAL_IDLE_TIMEOUT * 1000,
     streamQueueBytes: e.STREAM_QUEUE_BYTES,
+    readLogFiles: e.READ_LOG_FILES,
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     graphiql: e.GRAPHIQL,

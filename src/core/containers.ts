@@ -37,6 +37,8 @@ export interface ContainerDetails {
   tty: boolean;
   user: string | null;
   workdir: string | null;
+  /** Where the engine writes the container's log file, if it says. */
+  logPath: string | null;
 }
 
 export interface ContainerModel {
@@ -125,6 +127,7 @@ export function fromInspect(info: Docker.ContainerInspectInfo): ContainerModel {
     tty: Boolean(info.Config.Tty),
     user: info.Config.User || null,
     workdir: info.Config.WorkingDir || null,
+    logPath: info.LogPath || null,
   };
   const bindings = (info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }>>;
   return {

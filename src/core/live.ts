@@ -1,7 +1,10 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
-import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample } from '../engine/live.js';
+import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample, type Upstream, type UpstreamHandlers } from '../engine/live.js';
+import { followLogFile, readLogFile } from '../engine/logfile.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
 import { fromEngineError } from '../errors.js';
@@ -64,10 +67,12 @@ export interface LiveTarget {
   tty: boolean;
   /** Whether its logs may still grow. */
   running: boolean;
+  logPath: string | null;
 }
 
 export function toLiveTarget(container: ContainerModel): LiveTarget {
-  return { id: container.id, name: container.name, tty: container.details?.tty ?? false, running: container.state === 'RUNNING' };
+  const details = container.details;
+  return { id: container.id, name: container.name, tty: details?.tty ?? false, running: container.state === 'RUNNING', logPath: details?.logPath ?? null };
 }
 
 export interface LiveLimits {
@@ -76,6 +81,11 @@ export interface LiveLimits {
   maxLogTail: number;
   /** How long an upstream stays open after its last subscriber left. */
   lingerMs: number;
+  /**
+   * Whether logs are read from the engine's log files where they are readable (engine on this
+   * host): see engine/logfile.ts.
+   */
+  readLogFiles: boolean;
 }
 
 const cursorInput = z.string().max(40).refine((c) => decodeCursor(c) !== null, 'must be a cursor from an earlier log line');
@@ -132,6 +142,9 @@ function toLogLine(line: StampedLine, clock: CursorClock): LogLine {
 }
 
 const secondOf = (line: LogLine) => line.position.nanos / NANOS_PER_SECOND;
+
+/** Events after which a container's log no longer grows. */
+const LOG_ENDING_ACTIONS = new Set(['die', 'died', 'destroy', 'remove']);
 
 /** Subscribers asking for the same history within this window share one engine read. */
 const HISTORY_BATCH_MS = 25;
@@ -299,15 +312,23 @@ export class LiveService {
 
   /**
    * The last `tail` lines, or every line since `since`; the logs query reads through here too.
-   * Positions count lines from the start of a second, as the live stream does, so with
-   * second-precision timestamps (Podman) the lines are read again from the start of a second,
-   * or the two paths would number the same line differently. That read is also the only one that
-   * returns a line the engine logged in pieces whole: Podman 4's tail read leaves such a line only
-   * its last piece and appends the earlier ones to the line before it. Hence the one line more
-   * than asked for: it began before any piece of the lines asked for, so reading from its second
-   * on takes them all in. Docker's (sub-second) tail reads are used as they are.
+   * From a log file, positions come from its nanosecond times. Through the API, positions count
+   * lines from the start of a second, as the live stream does, so with second-precision
+   * timestamps (Podman) the lines are read again from the start of a second, or the two paths
+   * would number the same line differently. That read is also the only one that returns a line
+   * the engine logged in pieces whole: Podman 4's tail read leaves such a line only its last
+   * piece and appends the earlier ones to the line before it. Hence the one line more than
+   * asked for: it began before any piece of the lines asked for, so reading from its second on
+   * takes them all in. Docker's (sub-second) tail reads are used as they are.
    */
   async readHistory(target: LiveTarget, tail: number, since: Date | undefined): Promise<LogLine[]> {
+    const file = await this.readableLogFile(target);
+    if (file) {
+      const window = since ? { sinceNanos: BigInt(since.getTime()) * 1_000_000n } : { tail };
+      const clock = new CursorClock();
+      const lines = (await readLogFile(file, { ...window, final: !target.running })).map((line) => toLogLine(line, clock));
+      return since ? lines : lines.slice(-tail);
+    }
     if (since) return this.readLines(target, { since: Math.floor(since.getTime() / 1000) });
     const recent = await this.readLines(target, { tail: tail + 1 });
     if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent.slice(-tail);
@@ -315,6 +336,15 @@ export class LiveService {
     if (recent.length <= tail) return this.readLines(target, {});
     const fromSecondStart = await this.readLines(target, { since: Number(secondOf(recent[0]!)) });
     return fromSecondStart.slice(-tail);
+  }
+
+  /** The container's log file, when files are to be read and this one can be. */
+  private async readableLogFile(target: LiveTarget): Promise<string | null> {
+    if (!this.limits.readLogFiles || !target.logPath) return null;
+    return access(target.logPath, constants.R_OK).then(
+      () => target.logPath,
+      () => null,
+    );
   }
 
   private async readLines(target: LiveTarget, window: { tail?: number; since?: number }): Promise<LogLine[]> {
@@ -325,17 +355,68 @@ export class LiveService {
     return readStampedLines(frames, target.tty, !target.running).map((line) => toLogLine(line, clock));
   }
 
+  /** The container's log file if readable, else the engine's log stream; opened once that is known. */
+  private openLogUpstream(target: LiveTarget, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
+    let upstream: Upstream | undefined;
+    let closed = false;
+    void this.readableLogFile(target).then((file) => {
+      if (!closed) upstream = file ? this.followLogFile(target, file, handlers) : this.followLogStream(target, handlers);
+    });
+    return {
+      close() {
+        closed = true;
+        upstream?.close();
+      },
+    };
+  }
+
   /** Follows from the start of the current second: the joins dedupe what history already gave. */
-  private openLogUpstream(target: LiveTarget, handlers: { data(item: LogLine | LogEnd): void; end(): void }) {
+  private followLogStream(target: LiveTarget, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
     const clock = new CursorClock();
     return followLogs(this.engine, target.id, target.tty, Math.floor(Date.now() / 1000), {
       data: (line) => handlers.data(toLogLine(line, clock)),
+      end: (error) => this.endLogUpstream(target, error?.message, handlers),
+    });
+  }
+
+  /**
+   * Follows the log file; the engine's events tell when the container stopped and the file is
+   * complete (a file has no end of its own). A stop before the events were joined is caught by
+   * one inspect after joining.
+   */
+  private followLogFile(target: LiveTarget, file: string, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
+    const clock = new CursorClock();
+    const follower = followLogFile(file, {
+      data: (line) => handlers.data(toLogLine(line, clock)),
       end: (error) => {
-        void this.describeEnd(target, error?.message).then((end) => {
-          handlers.data(end);
-          handlers.end();
-        });
+        leaveEvents();
+        this.endLogUpstream(target, error?.message, handlers);
       },
+    });
+    const leaveEvents = this.eventHub.join(
+      'all',
+      { data: (event) => event.id === target.id && LOG_ENDING_ACTIONS.has(event.action) && follower.finish(), end: () => follower.finish() },
+      (events) => this.openEventUpstream(events),
+    );
+    if (!target.running) follower.finish();
+    else {
+      this.pool.run((signal) => this.engine.inspectContainer(target.id, signal)).then(
+        (info) => !info.State.Running && follower.finish(),
+        () => follower.finish(),
+      );
+    }
+    return {
+      close() {
+        leaveEvents();
+        follower.close();
+      },
+    };
+  }
+
+  private endLogUpstream(target: LiveTarget, failure: string | undefined, handlers: UpstreamHandlers<LogLine | LogEnd>): void {
+    void this.describeEnd(target, failure).then((end) => {
+      handlers.data(end);
+      handlers.end();
     });
   }
 
@@ -363,16 +444,12 @@ export class LiveService {
       (!actions || actions.has(event.action)) &&
       visible(event);
     return createSubscriber<ContainerEvent | StreamGap>(this.queueLimits<ContainerEvent>(() => null), (sink) =>
-      this.eventHub.join(
-        'all',
-        { data: (event) => wanted(event) && sink.push(event), end: () => sink.end() },
-        (handlers) =>
-          watchContainerEvents(this.engine, {
-            data: (event) => handlers.data(toContainerEvent(event)),
-            end: handlers.end,
-          }),
-      ),
+      this.eventHub.join('all', { data: (event) => wanted(event) && sink.push(event), end: () => sink.end() }, (handlers) => this.openEventUpstream(handlers)),
     );
+  }
+
+  private openEventUpstream(handlers: UpstreamHandlers<ContainerEvent>): Upstream {
+    return watchContainerEvents(this.engine, { data: (event) => handlers.data(toContainerEvent(event)), end: handlers.end });
   }
 
   /** Resource samples about every `intervalMs`; ends when the engine ends the stream. */

@@ -18,12 +18,20 @@ const UPSTREAM_LINGER_MS = 250;
 
 export type Services = ReturnType<typeof createServices>;
 
-/** Wires every service over one engine client and one worker pool; GraphQL and REST share them. */
-export function createServices(engine: Engine, config: Config) {
+/**
+ * Wires every service over one engine client and one worker pool; GraphQL and REST share them.
+ * `engineIsLocal`: the engine listens on a unix socket, so its files are on this host.
+ */
+export function createServices(engine: Engine, config: Config, engineIsLocal: boolean) {
   const pool = new WorkerPool(config.maxWorkers, config.requestTimeoutMs);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
-  const live = new LiveService(engine, pool, { queueBytes: config.streamQueueBytes, maxLogTail: config.maxLogTail, lingerMs: UPSTREAM_LINGER_MS });
+  const live = new LiveService(engine, pool, {
+    queueBytes: config.streamQueueBytes,
+    maxLogTail: config.maxLogTail,
+    lingerMs: UPSTREAM_LINGER_MS,
+    readLogFiles: config.readLogFiles && engineIsLocal,
+  });
   return {
     pool,
     live,

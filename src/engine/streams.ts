@@ -90,12 +90,20 @@ export class LineSplitter {
     return lines;
   }
 
+  /** The line that `chunk` (holding no newline) finishes: for sources that mark line ends themselves. */
+  endLine(chunk: Buffer): Line {
+    if (this.size === 0 && !this.overflowing && chunk.length <= this.maxLineBytes) return this.line(chunk.toString('utf8'), false);
+    this.append(chunk);
+    return this.take();
+  }
+
   /** The unterminated last line, if any, at end of stream. */
   flush(): Line[] {
     return this.size > 0 || this.overflowing ? [this.take()] : [];
   }
 
-  private append(bytes: Buffer): void {
+  /** Adds part of a line (holding no newline) to the one in progress, up to the cap. */
+  append(bytes: Buffer): void {
     const room = this.maxLineBytes - this.size;
     if (bytes.length > room) {
       if (room > 0) this.parts.push(bytes.subarray(0, room));

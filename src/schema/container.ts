@@ -26,7 +26,7 @@ const PortRef = builder.objectRef<PortMapping>('Port').implement({
 export const ContainerRef = builder.objectRef<ContainerModel>('Container');
 
 /** What is known of a listed container that was removed before its details were asked for. */
-const REMOVED_DETAILS: ContainerDetails = { startedAt: null, finishedAt: null, exitCode: null, tty: false, user: null, workdir: null };
+const REMOVED_DETAILS: ContainerDetails = { startedAt: null, finishedAt: null, exitCode: null, tty: false, user: null, workdir: null, logPath: null };
 
 /** Inspect-only details: list results fetch them lazily, once per request. */
 async function details(c: ContainerModel, ctx: Context): Promise<ContainerDetails> {

@@ -45,31 +45,26 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
 }
 
 /**
- * Hands out strictly increasing positions for lines read in engine order. A line stamped no
- * later than the one before it (same nanosecond, or a rare reordering between stdout and
- * stderr) takes the previous timestamp with the next index, so cursors never go backwards.
+ * Parses the stamps of lines read in order. Lines in a burst share one (all of a second's, on
+ * Podman's API), and Docker's differ only in their fraction: each stamp and each second is
+ * parsed once, the fraction by hand.
  */
-export class CursorClock {
-  private last: LogPosition | undefined;
-  /** The stamp parsed last: lines in a burst share one (all of a second's, on Podman), parsed once. */
+export class StampParser {
   private lastStamp: string | null = null;
-  private lastStampNanos = 0n;
-  /** The last stamp's whole second and zone (Docker's stamps differ only in their fraction), parsed once. */
+  private lastStampNanos: bigint | null = null;
   private lastSecond: string | null = null;
   private lastSecondNanos: bigint | null = null;
 
-  /** The position of the next line read, from its engine timestamp. */
-  nextStamped(stamp: string | null): LogPosition {
+  /** timestampNanos, cheaply for a stamp like the one before. */
+  parse(stamp: string): bigint | null {
     if (stamp !== this.lastStamp) {
       this.lastStamp = stamp;
-      // A line without a timestamp (never seen in practice) sorts right after the one before it.
-      this.lastStampNanos = (stamp ? this.parse(stamp) : null) ?? 0n;
+      this.lastStampNanos = this.parseNew(stamp);
     }
-    return this.next(this.lastStampNanos);
+    return this.lastStampNanos;
   }
 
-  /** timestampNanos, with the second's part taken from the stamp before when it is the same. */
-  private parse(stamp: string): bigint | null {
+  private parseNew(stamp: string): bigint | null {
     // RFC 3339: the fraction, if any, starts after the 19 characters of date and time.
     if (stamp.charCodeAt(SECONDS_END) !== DOT) return timestampNanos(stamp);
     let end = SECONDS_END + 1;
@@ -86,6 +81,22 @@ export class CursorClock {
     const digits = end - SECONDS_END - 1;
     if (this.lastSecondNanos === null || digits === 0) return null;
     return this.lastSecondNanos + BigInt(fraction * 10 ** (9 - digits));
+  }
+}
+
+/**
+ * Hands out strictly increasing positions for lines read in engine order. A line stamped no
+ * later than the one before it (same nanosecond, or a rare reordering between stdout and
+ * stderr) takes the previous timestamp with the next index, so cursors never go backwards.
+ */
+export class CursorClock {
+  private last: LogPosition | undefined;
+  private readonly stamps = new StampParser();
+
+  /** The position of the next line read, from its engine timestamp. */
+  nextStamped(stamp: string | null): LogPosition {
+    // A line without a timestamp (never seen in practice) sorts right after the one before it.
+    return this.next((stamp ? this.stamps.parse(stamp) : null) ?? 0n);
   }
 
   next(nanos: bigint): LogPosition {
