@@ -37,7 +37,7 @@ export interface ContainerDetails {
   tty: boolean;
   user: string | null;
   workdir: string | null;
-  /** Where the engine writes the container's log file, if it says. */
+  /** The container's log file, if the engine writes one in a format podgraph reads (engine/logfile.ts). */
   logPath: string | null;
 }
 
@@ -118,6 +118,9 @@ export function assertRunning(container: ContainerModel): ContainerModel {
   return container;
 }
 
+/** Log drivers whose files are lines of text; Podman reports its k8s-file as json-file. */
+const READABLE_LOG_DRIVERS = new Set(['json-file', 'k8s-file']);
+
 export function fromInspect(info: Docker.ContainerInspectInfo): ContainerModel {
   const state = toState(info.State.Status);
   const details: ContainerDetails = {
@@ -127,7 +130,7 @@ export function fromInspect(info: Docker.ContainerInspectInfo): ContainerModel {
     tty: Boolean(info.Config.Tty),
     user: info.Config.User || null,
     workdir: info.Config.WorkingDir || null,
-    logPath: info.LogPath || null,
+    logPath: READABLE_LOG_DRIVERS.has(info.HostConfig.LogConfig?.Type ?? '') ? info.LogPath || null : null,
   };
   const bindings = (info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }>>;
   return {

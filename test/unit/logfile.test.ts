@@ -2,6 +2,8 @@ import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { fromInspect } from '../../src/core/containers.js';
 import type { StampedLine } from '../../src/engine/live.js';
 import { followLogFile, lineStarts, LogRecordJoiner, LogRecordParser, readLogFile } from '../../src/engine/logfile.js';
 import { CursorClock, encodeCursor } from '../../src/streams/cursor.js';
@@ -94,6 +96,27 @@ describe('log file records', () => {
     const { records } = parser.parseAll(Buffer.from(cri(0, 'a') + cri(0, 'b') + cri(0, 'c', 'P') + cri(10, 'c') + cri(10, 'd') + cri(20, 'e')));
     // b shares a's time; the piece finished at 10 continues c; d is the first to begin at 10.
     expect(lineStarts(records)).toEqual([4, 5]);
+  });
+});
+
+describe('which log files are read', () => {
+  it('only text formats: json-file (as Podman also calls its k8s-file) and k8s-file, not Docker\'s binary local files', () => {
+    const inspected = (type: string, logPath = '/var/lib/engine/ctr.log') =>
+      fromInspect({
+        Id: 'a'.repeat(64),
+        Name: '/c',
+        Image: 'sha256:1',
+        Created: '2026-01-02T03:04:05Z',
+        State: { Status: 'running', StartedAt: '2026-01-02T03:04:05Z', FinishedAt: '0001-01-01T00:00:00Z', ExitCode: 0 },
+        Config: { Image: 'i', Tty: false, Labels: {}, Cmd: ['sh'] },
+        HostConfig: { LogConfig: { Type: type } },
+        LogPath: logPath,
+      } as unknown as Docker.ContainerInspectInfo).details!.logPath;
+    expect(inspected('json-file')).toBe('/var/lib/engine/ctr.log');
+    expect(inspected('k8s-file')).toBe('/var/lib/engine/ctr.log');
+    expect(inspected('local')).toBeNull();
+    expect(inspected('journald')).toBeNull();
+    expect(inspected('json-file', '')).toBeNull();
   });
 });
 
