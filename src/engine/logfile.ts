@@ -36,6 +36,8 @@ const READ_BYTES = 64 * 1024;
 const GUESSED_RECORD_BYTES = 256;
 /** How often a followed file is checked even without a change notice (some file systems send none). */
 const FOLLOW_POLL_MS = 1000;
+/** How often, when no notices can be had at all (the host's inotify watches are used up). */
+const UNWATCHED_POLL_MS = 100;
 /** After the container stopped, one more look this much later: the engine may still be writing. */
 const FINAL_READ_DELAY_MS = 50;
 
@@ -307,9 +309,13 @@ export function followLogFile(path: string, handlers: UpstreamHandlers<StampedLi
   opened
     .then(() => {
       if (closed) return stop();
-      watcher = watch(path, () => void check().catch(fail));
-      watcher.on('error', () => undefined);
-      poll = setInterval(() => void check().catch(fail), FOLLOW_POLL_MS);
+      try {
+        watcher = watch(path, () => void check().catch(fail));
+        watcher.on('error', () => undefined);
+      } catch {
+        // Polling alone, then.
+      }
+      poll = setInterval(() => void check().catch(fail), watcher ? FOLLOW_POLL_MS : UNWATCHED_POLL_MS);
       return check();
     })
     .catch(fail);
