@@ -24,7 +24,15 @@ export interface Environment {
   node: string;
   commit: string;
   mode: 'full' | 'quick';
+  /** Where the server read container logs from (READ_LOG_FILES). */
+  logSource: LogSource;
 }
+
+export type LogSource = 'files' | 'api';
+const LOG_SOURCES: Record<LogSource, string> = {
+  files: "the container's log file (READ_LOG_FILES=true, the default with the engine on this host)",
+  api: "the engine's API (READ_LOG_FILES=false)",
+};
 
 export const ms = (value: number) => (Number.isFinite(value) ? `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms` : 'n/a');
 export const percentiles = (s: Summary) => `p50 ${ms(s.median)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)}`;
@@ -65,7 +73,8 @@ export function toMarkdown(environment: Environment, results: ScenarioResult[]):
     '# podgraph benchmark results',
     '',
     `${e.date}, ${e.mode} run. Machine: ${e.cpus} × ${e.cpuModel}, ${e.memoryGiB.toFixed(1)} GiB. ` +
-      `Engine: ${e.engine.name} ${e.engine.version} (API ${e.engine.apiVersion}). Node ${e.node}. podgraph ${e.commit}.`,
+      `Engine: ${e.engine.name} ${e.engine.version} (API ${e.engine.apiVersion}). Node ${e.node}. podgraph ${e.commit}. ` +
+      `The server read logs from ${LOG_SOURCES[e.logSource]}; every baseline reads through the engine's API.`,
     '',
     'Each scenario runs the podgraph path and the baseline path alternately in the same run; the ratio is podgraph over baseline (medians unless said otherwise). Regenerate with `npm run bench`.',
     '',

@@ -56,7 +56,7 @@ export const logsTail: Scenario = {
     const counts = [await podgraph(), await baseline()];
     if (counts.some((n) => n !== 100)) throw new Error(`expected 100 lines on both paths, got ${counts.join(' and ')}`);
     const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 20, rounds: rounds(context, 300, 50) });
-    return [latencyRow(this.name, this.target, result, result.ratio <= 1.5, `\`container(ref) { logs(tail: 100) }\` against dockerode \`logs\` (timestamps, demultiplexed and split into lines) of a container with 1,000 lines, ${result.podgraph.n} rounds each. The server inspects the container first, to learn whether it has a TTY`)];
+    return [latencyRow(this.name, this.target, result, result.ratio <= 1.5, `\`container(ref) { logs(tail: 100) }\` against dockerode \`logs\` (timestamps, demultiplexed and split into lines) of a container with 1,000 lines, ${result.podgraph.n} rounds each. The server inspects the container first: its scope, its TTY and where its log file is`)];
   },
 };
 

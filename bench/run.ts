@@ -4,8 +4,9 @@
  * bench/results.md and bench/results.json (bench/results-docker.* for Docker Engine). Options:
  * --quick (fewer rounds, for a trial run), --only=name,name (scenarios whose name contains one
  * of these words), --cpu-prof (the server under test writes a CPU profile into bench/profiles/
- * when it stops; open it in Chrome's DevTools), and PODGRAPH_ENGINE=docker for Docker Engine
- * instead of Podman.
+ * when it stops; open it in Chrome's DevTools), --log-source=api (the server reads logs through
+ * the engine's API, READ_LOG_FILES=false, instead of the log files), and PODGRAPH_ENGINE=docker
+ * for Docker Engine instead of Podman.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { Engine } from '../src/engine/engine.js';
 import { graphqlRequest } from './clients.js';
 import { log, type BenchContext, type Scenario } from './context.js';
 import { Fixtures } from './fixtures.js';
-import { notAvailable, toMarkdown, verdict, type Environment, type ScenarioResult } from './report.js';
+import { notAvailable, toMarkdown, verdict, type Environment, type LogSource, type ScenarioResult } from './report.js';
 import { concurrentExecs, execTrue, listContainers, logsTail } from './requests.js';
 import { startServer, type ServerProcess } from './server.js';
 import { summarize } from './stats.js';
@@ -27,6 +28,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const engineName = process.env.PODGRAPH_ENGINE ?? 'podman';
+const logSource: LogSource = process.argv.includes('--log-source=api') ? 'api' : 'files';
 
 const SCENARIOS: Scenario[] = [listContainers, logsTail, execTrue, concurrentExecs, logThroughput, fanOutScenario, slowSubscriber, terminalEcho];
 const TSX_SERVER = ['--import', 'tsx', path.join(root, 'src/main.ts')];
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
     node: process.version,
     commit: `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes in src/)' : ''}`,
     mode: quick ? 'quick' : 'full',
+    logSource,
   };
   log(`${info.name} ${info.version} at ${dockerHost}; podgraph ${environment.commit}`);
 
@@ -132,7 +135,7 @@ async function main(): Promise<void> {
   process.once('uncaughtException', crashed);
   try {
     const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench/profiles')}`] : [];
-    server = await startServer([...profile, ...TSX_SERVER], { DOCKER_HOST: dockerHost });
+    server = await startServer([...profile, ...TSX_SERVER], { DOCKER_HOST: dockerHost, READ_LOG_FILES: String(logSource === 'files') });
     const fields = await schemaFields(server.url);
     const context: BenchContext = { server, engine, fixtures, quick };
     for (const scenario of SCENARIOS.filter((s) => selected(s.name))) {

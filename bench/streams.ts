@@ -330,7 +330,7 @@ async function fanOutLevel(context: BenchContext, ticker: BenchContainer, n: num
         `all had their first line after ${(podgraph.joinMs / 1000).toFixed(1)} s (engine streams: ${(baseline.joinMs / 1000).toFixed(1)} s)` +
         (podgraph.failed ? `, except ${podgraph.failed} subscriptions the server ended first (${podgraph.failure}). ` : '. ') +
         `Latency is arrival minus the time written into the line by the container, over a ${windowMs / 1000} s window (${latency.podgraph.n} and ${latency.baseline.n} lines); ` +
-        `the engine's own delivery is in it: a single dockerode stream sees the latencies in the row for 1 subscriber. ` +
+        `the engine API's own delivery shows in the row for 1 subscriber (Podman polls its log file every 250 ms). ` +
         (memoryJudged
           ? `Memory per subscriber: live heap (heap snapshots, garbage collected; Buffers outside the heap not counted) with the subscribers connected against before, ${(heapBefore / MiB).toFixed(1)} → ${(heapDuring / MiB).toFixed(1)} MiB; `
           : '') +
