@@ -265,6 +265,20 @@ export function followLogFile(path: string, handlers: UpstreamHandlers<StampedLi
     }
   };
 
+  // Change notices for the file now at `path`: a watch stays with its file, not with the name.
+  const watchPath = () => {
+    watcher?.close();
+    watcher = undefined;
+    try {
+      watcher = watch(path, () => void check().catch(fail));
+      watcher.on('error', () => undefined);
+    } catch {
+      // Polling alone, then.
+    }
+    clearInterval(poll);
+    poll = setInterval(() => void check().catch(fail), watcher ? FOLLOW_POLL_MS : UNWATCHED_POLL_MS);
+  };
+
   const readToEnd = async () => {
     const current = await stat(path).catch(() => null);
     if (current && current.ino !== inode) {
@@ -274,6 +288,7 @@ export function followLogFile(path: string, handlers: UpstreamHandlers<StampedLi
       inode = current.ino;
       offset = 0;
       pending = null;
+      if (!closed) watchPath();
     } else if (current && current.size < offset) {
       offset = 0;
       pending = null;
@@ -309,13 +324,7 @@ export function followLogFile(path: string, handlers: UpstreamHandlers<StampedLi
   opened
     .then(() => {
       if (closed) return stop();
-      try {
-        watcher = watch(path, () => void check().catch(fail));
-        watcher.on('error', () => undefined);
-      } catch {
-        // Polling alone, then.
-      }
-      poll = setInterval(() => void check().catch(fail), watcher ? FOLLOW_POLL_MS : UNWATCHED_POLL_MS);
+      watchPath();
       return check();
     })
     .catch(fail);

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,23 @@ describe('followLogFile', () => {
     follower.finish();
     await waitFor(ended);
     expect(lines.map((l) => l.text)).toEqual(['last before the join', 'new', 'half']);
+  });
+
+  it('reads a file rotated away to its end, then the new one at once', async () => {
+    const file = tempFile(cri(0, 'first'));
+    const { follower, lines, waitFor } = follow(file);
+    await waitFor(() => lines.length === 1);
+    appendFileSync(file, cri(10, 'last of the old file'));
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, cri(20, 'first of the new file'));
+    await waitFor(() => lines.length === 3);
+    // Noticed through the new file's own watch, not the once-a-second check.
+    const written = Date.now();
+    appendFileSync(file, cri(30, 'next'));
+    await waitFor(() => lines.length === 4);
+    expect(Date.now() - written).toBeLessThan(500);
+    expect(lines.map((l) => l.text)).toEqual(['first', 'last of the old file', 'first of the new file', 'next']);
+    follower.close();
   });
 
   it('reads a truncated file again from its start, and sends nothing once closed', async () => {
