@@ -21,7 +21,7 @@ export async function execBaseline(engine: Engine, id: string, argv: string[]): 
     stream.on('error', reject);
   });
   // The same inspect loop the server uses: Podman may report the exec running for a moment.
-  return engine.execExitCode(exec);
+  return (await engine.endedExec(exec)).exitCode;
 }
 
 /** The last `tail` log lines, demultiplexed and split. */

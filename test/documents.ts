@@ -115,6 +115,7 @@ export const Exec = graphql(`
   mutation Exec($container: String!, $input: ExecInput!) {
     exec(container: $container, input: $input) {
       id
+      containerId
       containerName
       command
       user

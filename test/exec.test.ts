@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ContainerExecutions, Exec, ExecutionQuery, StopContainer } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, processList, startTestServer, TEST_IMAGES } from './kit.js';
 
@@ -95,6 +95,21 @@ describe('exec', async () => {
     const { container } = await server.ok(ContainerExecutions, { ref: c.name });
     expect(container.executions.map((e) => e.id)).toEqual([second.id, first.id]);
     expect(await server.errorCode(ExecutionQuery, { id: 'no-such-execution' })).toBe('NOT_FOUND');
+  });
+
+  it('records the container by ID and name, inspecting it only when the reference could be an ID', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const inspect = vi.spyOn(server.app.services.containers, 'inspectIn');
+    try {
+      const byName = (await server.ok(Exec, { container: c.name, input: { args: ['true'] } })).exec;
+      expect(inspect).not.toHaveBeenCalled();
+      const byId = (await server.ok(Exec, { container: c.id, input: { args: ['true'] } })).exec;
+      const byPrefix = (await server.ok(Exec, { container: c.id.slice(0, 12), input: { args: ['true'] } })).exec;
+      expect(inspect).toHaveBeenCalledTimes(2);
+      for (const execution of [byName, byId, byPrefix]) expect(execution).toMatchObject({ containerId: c.id, containerName: c.name, exitCode: 0 });
+    } finally {
+      inspect.mockRestore();
+    }
   });
 
   it('answers CONFLICT on a stopped container and NOT_FOUND on a missing one', async () => {

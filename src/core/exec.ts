@@ -67,6 +67,8 @@ export const toArgv = (command: string | string[]): string[] =>
 
 /** Seconds the pool waits beyond an exec's own timeout, for the kill and the partial result. */
 const KILL_GRACE_MS = 5000;
+/** What an engine could take for a container ID (or its prefix): lowercase hex. */
+const ID_LIKE = /^[0-9a-f]+$/;
 
 /** Keeps the most recent executions in memory so they can be looked up after the fact. */
 export class ExecutionHistory {
@@ -108,10 +110,12 @@ export class ExecService {
     const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.defaultTimeoutMs;
     const id = parseInput(containerRef, ref);
+    // A reference that cannot be an ID is the container's exact name, and the exec's own inspect
+    // gives its ID: the record then needs no inspect of the container (on Podman that takes the
+    // container's lock, and the exec ends later by as long). Otherwise the container is inspected
+    // while the process runs, not before, which adds nothing to the time an exec takes.
+    const knownName = ID_LIKE.test(id) ? null : id;
     const execution = await this.pool.run(async (poolSignal) => {
-      // The container is inspected while the process runs, not before: its ID and name, which
-      // the record needs, then add nothing to the time an exec takes (on Podman an inspect
-      // alongside the exec's creation slows that down).
       let inspection: Promise<ContainerModel> | undefined;
       const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
       const signal = AbortSignal.any([poolSignal, AbortSignal.timeout(timeoutMs)]);
@@ -126,7 +130,7 @@ export class ExecService {
             env: envList(spec.env),
             stdin: spec.stdin === undefined ? undefined : Buffer.from(spec.stdin, 'utf8'),
             maxOutputBytes: this.maxOutputBytes,
-            onStarted: () => void inspect().catch(() => undefined), // awaited below
+            onStarted: knownName ? undefined : () => void inspect().catch(() => undefined), // awaited below
           },
           signal,
         );
@@ -136,6 +140,7 @@ export class ExecService {
         if (container) assertRunning(container);
         throw error;
       }
+      if (knownName && outcome.containerId) return toExecution(randomUUID(), outcome.containerId, knownName, command, spec.user ?? null, outcome);
       const container = await inspect();
       return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, outcome);
     }, timeoutMs + KILL_GRACE_MS);
@@ -223,15 +228,15 @@ function toExecution(
   containerName: string,
   command: string[],
   user: string | null,
-  outcome: ExecOutcome,
+  outcome: Omit<ExecOutcome, 'containerId'>,
 ): Execution {
   return {
+    ...outcome,
     id,
     containerId,
     containerName,
     command,
     user,
-    ...outcome,
     success: outcome.exitCode === 0 && !outcome.timedOut,
     durationMs: outcome.finishedAt.getTime() - outcome.startedAt.getTime(),
   };

@@ -25,6 +25,8 @@ export interface ExecSpec {
 
 export interface ExecOutcome {
   exitCode: number | null;
+  /** The container's full ID, from the exec's own inspect; null when it timed out. */
+  containerId: string | null;
   stdout: string;
   stderr: string;
   output: string;
@@ -242,9 +244,10 @@ export class Engine {
       signal?.removeEventListener('abort', onAbort);
     }
     const captured = collector.finish();
-    const exitCode = timedOut ? null : await this.execExitCode(exec);
+    const { exitCode, containerId } = timedOut ? { exitCode: null, containerId: null } : await this.endedExec(exec);
     return {
       exitCode,
+      containerId,
       ...captured,
       timedOut,
       startedAt,
@@ -277,14 +280,17 @@ export class Engine {
     }
   }
 
-  async execExitCode(exec: Docker.Exec): Promise<number | null> {
+  /** Exit code (null if the engine never tells) and container of an exec whose output has ended. */
+  async endedExec(exec: Docker.Exec): Promise<{ exitCode: number | null; containerId: string | null }> {
+    let containerId: string | null = null;
     // Podman can report the exec as still running for a moment after its output ends.
     for (let attempt = 0; attempt < 50; attempt++) {
       const info = await this.call(() => exec.inspect());
-      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
+      containerId = info.ContainerID || null;
+      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return { exitCode: info.ExitCode, containerId };
       await new Promise((r) => setTimeout(r, 20));
     }
-    return null;
+    return { exitCode: null, containerId };
   }
 
   /** Stat of a path inside the container, or null when it does not exist. */

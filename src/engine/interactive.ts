@@ -62,7 +62,7 @@ export class EngineProcess {
           const text = decoders[stream].end();
           if (text) onOutput({ stream, data: Buffer.alloc(0), text });
         }
-        resolve(this.engine.execExitCode(this.exec).catch(() => null));
+        resolve(this.engine.endedExec(this.exec).then((ended) => ended.exitCode, () => null));
       };
       stream.on('data', (chunk: Buffer) => {
         for (const frame of read(chunk)) onOutput({ ...frame, text: decoders[frame.stream].write(frame.data) });
