@@ -33,15 +33,15 @@ function withRestFieldNames(error: AppError): AppError {
   );
 }
 
-/**
- * UTC in the original's format (Python's naive `isoformat()`, microsecond digits), because the
- * REST surface exists for clients written against it; GraphQL carries zoned DateTimes.
- */
 /** Each code in the table has a status of its own, so an error answer's status tells its code. */
 export function codeOfStatus(status: number): ErrorCode | undefined {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
 }
 
+/**
+ * UTC in the original's format (Python's naive `isoformat()`, microsecond digits), because the
+ * REST surface exists for clients written against it; GraphQL carries zoned DateTimes.
+ */
 export function restTimestamp(date = new Date()): string {
   return `${date.toISOString().slice(0, -1)}000`;
 }
