@@ -360,7 +360,7 @@ export class LiveService {
     let upstream: Upstream | undefined;
     let closed = false;
     void this.readableLogFile(target).then((file) => {
-      if (!closed) upstream = file ? this.followLogFile(target, file, handlers) : this.followLogStream(target, handlers);
+      if (!closed) upstream = file ? this.fileUpstream(target, file, handlers) : this.engineLogUpstream(target, handlers);
     });
     return {
       close() {
@@ -371,7 +371,7 @@ export class LiveService {
   }
 
   /** Follows from the start of the current second: the joins dedupe what history already gave. */
-  private followLogStream(target: LiveTarget, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
+  private engineLogUpstream(target: LiveTarget, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
     const clock = new CursorClock();
     return followLogs(this.engine, target.id, target.tty, Math.floor(Date.now() / 1000), {
       data: (line) => handlers.data(toLogLine(line, clock)),
@@ -384,7 +384,7 @@ export class LiveService {
    * complete (a file has no end of its own). A stop before the events were joined is caught by
    * one inspect after joining.
    */
-  private followLogFile(target: LiveTarget, file: string, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
+  private fileUpstream(target: LiveTarget, file: string, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
     const clock = new CursorClock();
     const follower = followLogFile(file, {
       data: (line) => handlers.data(toLogLine(line, clock)),
