@@ -138,7 +138,8 @@ const EVENT_STATES: Record<string, ContainerState | 'REMOVED'> = {
 
 /** Gives a line its position: from its engine timestamp, in the order the lines were read. */
 function toLogLine(line: StampedLine, clock: CursorClock): LogLine {
-  return { kind: 'line', position: clock.nextStamped(line.timestamp), stream: line.stream, message: line.text, truncated: line.truncated };
+  const position = line.nanos === undefined ? clock.nextStamped(line.timestamp) : clock.next(line.nanos);
+  return { kind: 'line', position, stream: line.stream, message: line.text, truncated: line.truncated };
 }
 
 const secondOf = (line: LogLine) => line.position.nanos / NANOS_PER_SECOND;

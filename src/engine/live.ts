@@ -36,6 +36,8 @@ export interface StatsSample {
 /** A log line with the engine's timestamp (RFC 3339, to the second or the nanosecond). */
 export interface StampedLine extends Line {
   timestamp: string | null;
+  /** The timestamp in nanoseconds, where the reader has parsed it already (log files). */
+  nanos?: bigint;
 }
 
 const STAMP = /^(\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})) ?/;

@@ -104,23 +104,27 @@ export class LogRecordParser {
 /** Joins records into lines; a line keeps the time of its first piece. */
 export class LogRecordJoiner {
   private readonly splitters = { stdout: new LineSplitter('stdout'), stderr: new LineSplitter('stderr') };
-  private readonly open: Record<StreamName, string | null> = { stdout: null, stderr: null };
+  /** The first piece of the line each stream has begun but not finished. */
+  private readonly open: Record<StreamName, LogRecord | null> = { stdout: null, stderr: null };
 
   push(record: LogRecord): StampedLine | null {
-    const timestamp = this.open[record.stream] ?? record.stamp;
+    const first = this.open[record.stream] ?? record;
     if (!record.ends) {
-      this.open[record.stream] = timestamp;
+      this.open[record.stream] = first;
       this.splitters[record.stream].append(record.content);
       return null;
     }
     this.open[record.stream] = null;
     const line = this.splitters[record.stream].endLine(record.content);
-    return { stream: line.stream, text: line.text, truncated: line.truncated, timestamp };
+    return { stream: line.stream, text: line.text, truncated: line.truncated, timestamp: first.stamp, nanos: first.nanos };
   }
 
   /** Lines still unfinished, as they are: the container has stopped. */
   flush(): StampedLine[] {
-    return (['stdout', 'stderr'] as const).flatMap((stream) => this.splitters[stream].flush().map((line) => ({ ...line, timestamp: this.open[stream] })));
+    return (['stdout', 'stderr'] as const).flatMap((stream) => {
+      const first = this.open[stream];
+      return this.splitters[stream].flush().map((line) => ({ ...line, timestamp: first?.stamp ?? null, nanos: first?.nanos }));
+    });
   }
 }
 
