@@ -15,6 +15,14 @@ export const TEST_IMAGES = [
   { label: 'debian', image: DEBIAN_IMAGE },
   { label: 'busybox', image: BUSYBOX_IMAGE },
 ] as const;
+/**
+ * Both ways the server reads logs, as server settings: the engine's own log files (the default
+ * where the engine runs on this host, as here) and its API.
+ */
+export const LOG_SOURCES = [
+  { label: 'log files', env: {} as Record<string, string>, readsFiles: true },
+  { label: 'the engine API', env: { READ_LOG_FILES: 'false' }, readsFiles: false },
+];
 /** Every container a test creates carries this label, so leftovers can be found and removed. */
 export const TEST_LABEL = 'podgraph.test';
 

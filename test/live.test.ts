@@ -6,7 +6,7 @@ import { print } from 'graphql';
 import { Exec, RemoveContainer, StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { ContainerLogBatchesCursorsSubscription, ContainerLogBatchesLiveSubscription, ContainerLogsLiveSubscription } from './gql/graphql.js';
-import { DEBIAN_IMAGE, TEST_IMAGES, containerFactory, startTestServer, type TestServer } from './kit.js';
+import { DEBIAN_IMAGE, LOG_SOURCES, TEST_IMAGES, containerFactory, startTestServer, type TestServer } from './kit.js';
 import { watchSse as openSse, watchWs as openWs, wsClient, type Watch } from './live-client.js';
 
 const LogsLive = graphql(`
@@ -127,21 +127,17 @@ const LOG_SCRIPT = [
 ].join('\n');
 const EARLY = ['early 1', 'early 2', 'utf8 héllo ✓ 😀 ünïcödé'];
 
-// Both ways of reading logs, a server each: the engine's own log files (the default where the
-// engine runs on this host, as here) and its API. A small queue so the slow reader overflows
-// soon; a resume reaches back past a whole flood.
-const LOG_SOURCES = await Promise.all(
-  [
-    { label: 'log files', env: {} as Record<string, string> },
-    { label: 'the engine API', env: { READ_LOG_FILES: 'false' } },
-  ].map(async ({ label, env }) => {
+// A server for each way of reading logs. A small queue so the slow reader overflows soon; a
+// resume reaches back past a whole flood.
+const SOURCES = await Promise.all(
+  LOG_SOURCES.map(async ({ label, env }) => {
     const testServer = await startTestServer({ STREAM_QUEUE_BYTES: String(1024 * 1024), MAX_LOG_TAIL: '50000', ...env });
     return { label, server: testServer, createContainer: containerFactory(testServer), clients: Array.from({ length: 4 }, () => wsClient(testServer)) };
   }),
 );
-afterAll(() => Promise.all(LOG_SOURCES.flatMap((source) => source.clients.map((client) => client.dispose()))));
+afterAll(() => Promise.all(SOURCES.flatMap((source) => source.clients.map((client) => client.dispose()))));
 // The source under test: set by each source's describe block, read by the helpers below.
-let { server, createContainer, clients } = LOG_SOURCES[0]!;
+let { server, createContainer, clients } = SOURCES[0]!;
 
 // Whatever a failing test leaves open is closed before the next one starts.
 const opened: { stop(): void }[] = [];
@@ -201,7 +197,7 @@ async function untilClosed(kind: string, timeoutMs = 2000): Promise<number> {
   }
 }
 
-describe.each(LOG_SOURCES)('reading $label', (source) => {
+describe.each(SOURCES)('reading $label', (source) => {
   beforeAll(() => ({ server, createContainer, clients } = source));
 
   describe.each(TEST_IMAGES)('live logs on $label', ({ image }) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { ContainerLogs } from './documents.js';
-import { containerFactory, startTestServer, TEST_IMAGES, type TestServer } from './kit.js';
+import { containerFactory, LOG_SOURCES, startTestServer, TEST_IMAGES, type TestServer } from './kit.js';
 
 /**
  * Prints five numbered lines, alternating stdout and stderr, with a multi-byte character. The
@@ -19,24 +19,17 @@ async function waitForLines(server: TestServer, ref: string, count: number) {
   throw new Error(`fewer than ${count} log lines`);
 }
 
-// Both ways of reading logs: the engine's own log files (the default where the engine runs on
-// this host, as here) and its API.
-const LOG_SOURCES = [
-  { label: 'log files', env: {} as Record<string, string>, fromFiles: true },
-  { label: 'the engine API', env: { READ_LOG_FILES: 'false' }, fromFiles: false },
-];
-
-describe.each(LOG_SOURCES)('logs, reading $label', async ({ env, fromFiles }) => {
+describe.each(LOG_SOURCES)('logs, reading $label', async ({ env, readsFiles }) => {
   const server = await startTestServer({ MAX_LOG_TAIL: '1000', ...env });
   const create = containerFactory(server);
 
-  it(`reads ${fromFiles ? 'the log file, not' : 'through'} the engine's log endpoint`, async () => {
+  it(`reads ${readsFiles ? 'the log file, not' : 'through'} the engine's log endpoint`, async () => {
     const c = await create(TEST_IMAGES[1].image, { args: ['sh', '-c', 'echo one; sleep 3600'], command: null });
     await waitForLines(server, c.name, 1);
     const engineLogs = vi.spyOn(Engine.prototype, 'logs');
     try {
       expect((await server.ok(ContainerLogs, { ref: c.name })).container.logs.map((l) => l.message)).toEqual(['one']);
-      expect(engineLogs.mock.calls.length > 0).toBe(!fromFiles);
+      expect(engineLogs.mock.calls.length > 0).toBe(!readsFiles);
     } finally {
       engineLogs.mockRestore();
     }
