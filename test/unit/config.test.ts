@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import type { LiveLimits } from '../../src/core/live.js';
 import { selectEngine } from '../../src/engine/connect.js';
 import { fromEngineError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -27,6 +30,18 @@ describe('loadConfig', () => {
     for (const bad of ['80-70', '0', '70000', 'http', '1-2-3']) {
       expect(() => loadConfig({ ALLOWED_HOST_PORTS: bad }), bad).toThrow(/^Invalid ALLOWED_HOST_PORTS=/);
     }
+  });
+
+  it('reads log files by default, only from an engine on a unix socket, and refuses a bad flag', () => {
+    const readsFiles = (env: Record<string, string>) => {
+      const live = createApp(loadConfig(env), createLogger('silent')).services.live as unknown as { limits: LiveLimits };
+      return live.limits.readLogFiles;
+    };
+    expect(loadConfig({}).readLogFiles).toBe(true);
+    expect(readsFiles({ DOCKER_HOST: 'unix:///run/engine.sock' })).toBe(true);
+    expect(readsFiles({ DOCKER_HOST: 'unix:///run/engine.sock', READ_LOG_FILES: 'false' })).toBe(false);
+    expect(readsFiles({ DOCKER_HOST: 'tcp://127.0.0.1:2375' })).toBe(false);
+    expect(() => loadConfig({ READ_LOG_FILES: 'sometimes' })).toThrow(/^Invalid READ_LOG_FILES="sometimes"/);
   });
 
   it('names the bad variable', () => {
