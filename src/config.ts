@@ -50,6 +50,8 @@ const envSchema = z.object({
   DOCKER_HOST: engineUrl.optional(),
   CONTAINER_HOST: engineUrl.optional(),
   MAX_WORKERS: integer(1, 1000).default(10),
+  MAX_READ_WORKERS: integer(1, 1000).default(10),
+  MAX_QUEUE_WAIT: z.coerce.number().positive().max(3600).default(2),
   REQUEST_TIMEOUT: z.coerce.number().positive().max(3600).default(30),
   SHUTDOWN_TIMEOUT: z.coerce.number().positive().max(600).default(10),
   DEBUG: booleanFlag.default(false),
@@ -123,7 +125,12 @@ export interface Config {
   port: number;
   /** Explicit engine address, from DOCKER_HOST or CONTAINER_HOST. */
   engineHost?: string;
+  /** Engine operations that change state or run a process, at once. */
   maxWorkers: number;
+  /** Engine reads (lists, inspects, file reads) at once, in their own lane. */
+  maxReadWorkers: number;
+  /** Longest wait for a slot that is admitted; work that would wait longer is refused at once. */
+  maxQueueWaitMs: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   debug: boolean;
@@ -179,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     engineHost: e.DOCKER_HOST ?? e.CONTAINER_HOST,
     maxWorkers: e.MAX_WORKERS,
+    maxReadWorkers: e.MAX_READ_WORKERS,
+    maxQueueWaitMs: e.MAX_QUEUE_WAIT * 1000,
     requestTimeoutMs: e.REQUEST_TIMEOUT * 1000,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     debug: e.DEBUG,

@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },
   CONFLICT: { status: 409, meaning: 'The request contradicts current state: name in use, duplicate user, container running or not running.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size bound.' },
-  RATE_LIMITED: { status: 429, meaning: 'Too many mutations or subscriptions for this token, or subscriptions on this connection; retryAfterSeconds says when to retry.' },
+  RATE_LIMITED: { status: 429, meaning: 'Too many mutations or subscriptions for this token, or subscriptions on this connection, or more engine work than MAX_QUEUE_WAIT admits; retryAfterSeconds says when to retry.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
 } as const;

@@ -91,7 +91,7 @@ describe('REST session', async () => {
         uptime_seconds: expect.any(Number),
         uptime_human: expect.stringMatching(/^\d+:\d{2}:\d{2}$/),
         active_threads: expect.any(Number),
-        max_workers: server.app.services.pool.size,
+        max_workers: server.app.services.pool.write.slots,
         timestamp: expect.stringMatching(TIMESTAMP),
       });
       expect(metrics.body.uptime_seconds).toBeGreaterThanOrEqual(0);

@@ -239,7 +239,7 @@ export class ContainerService {
 
   async list(input: z.input<typeof listContainersInput> = {}): Promise<ContainerModel[]> {
     const filter = parseInput(listContainersInput, input);
-    const summaries = await this.pool.run((signal) => this.engine.listContainers(filter.labels, signal));
+    const summaries = await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal));
     const needle = filter.nameContains?.toLowerCase();
     return summaries
       .map(fromSummary)
@@ -256,7 +256,7 @@ export class ContainerService {
     let pending = this.inspecting.get(id);
     if (!pending) {
       pending = this.pool
-        .run((signal) => this.engine.inspectContainer(id, signal))
+        .read.run((signal) => this.engine.inspectContainer(id, signal))
         .then(fromInspect)
         .finally(() => this.inspecting.delete(id));
       this.inspecting.set(id, pending);
@@ -272,7 +272,7 @@ export class ContainerService {
     const spec = this.policy.apply(parseInput(createContainerInput, input), requester);
     const cmd = typeof spec.command === 'string' ? splitShellWords(spec.command) : spec.command;
     if (cmd && cmd.length === 0) throw new AppError('BAD_USER_INPUT', 'command must have at least one word');
-    return this.pool.run(async (signal) => {
+    return this.pool.write.run(async (signal) => {
       if (!(await this.engine.imageExists(spec.image, signal))) {
         throw notFound(`No such image: ${spec.image} (images are not pulled; build or import it first)`);
       }
@@ -304,7 +304,7 @@ export class ContainerService {
   /** Without force a running container is a conflict, never silently killed. */
   async remove(ref: string, force = false): Promise<{ id: string; name: string }> {
     const id = parseInput(containerRef, ref);
-    return this.pool.run(async (signal) => {
+    return this.pool.write.run(async (signal) => {
       const info = fromInspect(await this.engine.inspectContainer(id, signal));
       if (!force && (info.state === 'RUNNING' || info.state === 'PAUSED' || info.state === 'RESTARTING')) {
         throw conflict(`Container ${info.name} is running; stop it first or remove with force`);
@@ -331,8 +331,8 @@ export class ContainerService {
   ): Promise<ContainerModel> {
     const id = parseInput(containerRef, ref);
     // A stop may legitimately take its whole grace period on top of the normal bound.
-    const timeoutMs = this.pool.defaultTimeoutMs + stopSeconds * 1000;
-    return this.pool.run(async (signal) => {
+    const timeoutMs = this.pool.write.defaultTimeoutMs + stopSeconds * 1000;
+    return this.pool.write.run(async (signal) => {
       const before = await this.engine.inspectContainer(id, signal);
       await act(before.Id, signal);
       return fromInspect(await this.engine.inspectContainer(before.Id, signal));

@@ -108,14 +108,14 @@ export class ExecService {
   async run(ref: string, input: ExecInput): Promise<Execution> {
     const spec = parseInput(execInput, input);
     const command = toArgv(spec.command);
-    const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.defaultTimeoutMs;
+    const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.write.defaultTimeoutMs;
     const id = parseInput(containerRef, ref);
     // A reference that cannot be an ID is the container's exact name, and the exec's own inspect
     // gives its ID: the record then needs no inspect of the container (on Podman that takes the
     // container's lock, and the exec ends later by as long). Otherwise the container is inspected
     // while the process runs, not before, which adds nothing to the time an exec takes.
     const knownName = ID_LIKE.test(id) ? null : id;
-    const execution = await this.pool.run(async (poolSignal) => {
+    const execution = await this.pool.write.run(async (poolSignal) => {
       let inspection: Promise<ContainerModel> | undefined;
       const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
       const signal = AbortSignal.any([poolSignal, AbortSignal.timeout(timeoutMs)]);
@@ -157,7 +157,7 @@ export class ExecService {
     const spec = parseInput(execStreamInput, input);
     const command = toArgv(spec.command);
     // Checked before the stream starts, so a bad reference fails like any other request.
-    const container = await this.pool.run((signal) => this.containers.requireRunning(ref, signal));
+    const container = await this.pool.write.run((signal) => this.containers.requireRunning(ref, signal));
     return createSubscriber(EXEC_QUEUE, async (sink) => {
       const executionId = randomUUID();
       const collector = new OutputCollector(this.maxOutputBytes);
@@ -168,7 +168,7 @@ export class ExecService {
         if (!announced) sink.push({ kind: 'started', executionId });
         announced = true;
       };
-      const child = await this.pool.run((signal) =>
+      const child = await this.pool.write.run((signal) =>
         EngineProcess.start(
           this.engine,
           container.id,

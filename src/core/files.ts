@@ -53,7 +53,7 @@ export class FileService {
   async read(ref: string, filePathArg: string): Promise<FileModel> {
     const id = parseInput(containerRef, ref);
     const p = parseInput(filePath, filePathArg);
-    return this.pool.run(async (signal) => {
+    return this.pool.read.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
       return this.readAt(container.Id, p, signal);
     });
@@ -100,7 +100,7 @@ export class FileService {
     if (content.length > this.maxFileBytes) {
       throw badInput(`content is ${content.length} bytes, over the ${this.maxFileBytes}-byte limit`);
     }
-    return this.pool.run(async (signal) => {
+    return this.pool.write.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
       const owner = spec.owner ? await this.resolveOwner(container.Id, spec.owner, signal) : { uid: 0, gid: 0 };
       const existing = await this.engine.statPath(container.Id, spec.path, signal);
@@ -159,7 +159,7 @@ export class FileService {
 
   async delete(ref: string, p: string, recursive = false): Promise<boolean> {
     const target = parseInput(filePath, p);
-    return this.pool.run(async (signal) => {
+    return this.pool.write.run(async (signal) => {
       const container = await this.containers.requireRunning(ref, signal);
       const stat = await this.engine.statPath(container.id, target, signal);
       if (!stat) throw notFound(`No such file: ${target}`);

@@ -349,7 +349,7 @@ export class LiveService {
   }
 
   private async readLines(target: LiveTarget, window: { tail?: number; since?: number }): Promise<LogLine[]> {
-    const frames = await this.pool.run((signal) =>
+    const frames = await this.pool.read.run((signal) =>
       this.engine.logs(target.id, target.tty, { ...window, timestamps: true, stdout: true, stderr: true }, signal),
     );
     const clock = new CursorClock();
@@ -401,7 +401,7 @@ export class LiveService {
     );
     if (!target.running) follower.finish();
     else {
-      this.pool.run((signal) => this.engine.inspectContainer(target.id, signal)).then(
+      this.pool.read.run((signal) => this.engine.inspectContainer(target.id, signal)).then(
         (info) => !info.State.Running && follower.finish(),
         () => follower.finish(),
       );
@@ -424,7 +424,7 @@ export class LiveService {
   /** Why a container's log stream ended: it stopped (with its exit code) or is gone. */
   private async describeEnd(target: LiveTarget, failure: string | undefined): Promise<LogEnd> {
     try {
-      const info = await this.pool.run((signal) => this.engine.inspectContainer(target.id, signal));
+      const info = await this.pool.read.run((signal) => this.engine.inspectContainer(target.id, signal));
       if (info.State.Running && failure) return { kind: 'end', reason: 'FAILED', exitCode: null, message: failure };
       const exitCode = info.State.ExitCode ?? null;
       return { kind: 'end', reason: 'STOPPED', exitCode, message: `Container ${target.name} stopped (exit code ${exitCode})` };
@@ -482,7 +482,7 @@ export class LiveService {
 
   /** Which engine this is, asked once; Podman's stats need its own endpoint. */
   private isPodman(): Promise<boolean> {
-    this.podman ??= this.pool.run((signal) => this.engine.info(signal)).then((info) => info.name === 'podman');
+    this.podman ??= this.pool.read.run((signal) => this.engine.info(signal)).then((info) => info.name === 'podman');
     this.podman.catch(() => (this.podman = undefined));
     return this.podman;
   }

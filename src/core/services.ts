@@ -23,7 +23,12 @@ export type Services = ReturnType<typeof createServices>;
  * `engineIsLocal`: the engine listens on a unix socket, so its files are on this host.
  */
 export function createServices(engine: Engine, config: Config, engineIsLocal: boolean) {
-  const pool = new WorkerPool(config.maxWorkers, config.requestTimeoutMs);
+  const pool = new WorkerPool({
+    readSlots: config.maxReadWorkers,
+    writeSlots: config.maxWorkers,
+    defaultTimeoutMs: config.requestTimeoutMs,
+    maxQueueWaitMs: config.maxQueueWaitMs,
+  });
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   const live = new LiveService(engine, pool, {

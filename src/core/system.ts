@@ -54,7 +54,7 @@ export class SystemService {
   }
 
   async images(): Promise<ImageModel[]> {
-    const images = await this.pool.run((signal) => this.engine.listImages(signal));
+    const images = await this.pool.read.run((signal) => this.engine.listImages(signal));
     return images
       .map((i) => ({
         id: i.Id,

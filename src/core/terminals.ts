@@ -223,7 +223,7 @@ export class TerminalService {
     }
     this.opening.set(owner, this.openingCount(owner) + 1);
     try {
-      const session = await this.pool.run(async (signal) => {
+      const session = await this.pool.write.run(async (signal) => {
         const container = await this.containers.requireRunning(ref, signal);
         const command = spec.command === undefined ? null : toArgv(spec.command);
         const size = { cols: spec.cols, rows: spec.rows };
@@ -283,7 +283,7 @@ export class TerminalService {
   async resize(id: string, size: TerminalSize): Promise<TerminalModel> {
     const session = this.require(id);
     const next = parseInput(terminalSize, size);
-    await this.pool.run(() => session.process.resize(next));
+    await this.pool.write.run(() => session.process.resize(next));
     session.size = next;
     session.touch();
     return session.model;

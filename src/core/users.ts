@@ -75,7 +75,7 @@ export class UserService {
 
   async list(ref: string): Promise<UserModel[]> {
     const id = parseInput(containerRef, ref);
-    return this.pool.run(async (signal) => {
+    return this.pool.read.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
       return this.readUsers(container.Id, signal);
     });
@@ -84,7 +84,7 @@ export class UserService {
   async add(ref: string, input: AddUserInput): Promise<UserModel> {
     const spec = parseInput(addUserInput, input);
     const home = spec.home ?? `/home/${spec.username}`;
-    return this.pool.run(async (signal) => {
+    return this.pool.write.run(async (signal) => {
       const container = await this.containers.requireRunning(ref, signal);
       return this.mutex.run(container.id, async () => {
         const id = container.id;
@@ -122,7 +122,7 @@ export class UserService {
 
   async remove(ref: string, username: string, removeHome = false): Promise<boolean> {
     const name = parseInput(accountName, username);
-    return this.pool.run(async (signal) => {
+    return this.pool.write.run(async (signal) => {
       const container = await this.containers.requireRunning(ref, signal);
       return this.mutex.run(container.id, async () => {
         const id = container.id;

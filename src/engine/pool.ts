@@ -2,27 +2,54 @@ import { AppError } from '../errors.js';
 
 export type Work<T> = (signal: AbortSignal) => Promise<T>;
 
+/** Weight of the newest hold time in a lane's running estimate. */
+const HOLD_SMOOTHING = 0.2;
+
+export interface LaneOptions {
+  /** Operations that run at once. */
+  slots: number;
+  /** Deadline of one operation, waiting for its slot included, unless the caller gives one. */
+  defaultTimeoutMs: number;
+  /** Longest wait for a slot this lane admits: work that would wait longer is refused at once. */
+  maxQueueWaitMs: number;
+  now?: () => number;
+}
+
 /**
- * Bounds how many engine operations run at once (MAX_WORKERS) and how long each may take.
- * On a deadline the caller gets TIMEOUT at once, the work's signal aborts so it can stop what
- * it started, and its slot is freed only when the work has actually wound down.
+ * One queue of engine operations with a fixed number of slots. On a deadline the caller gets
+ * TIMEOUT at once, the work's signal aborts so it can stop what it started, and its slot is
+ * freed only when the work has actually wound down.
+ *
+ * Admission is bounded by the wait it implies: (work ahead ÷ slots) × how long a slot is held.
+ * The hold time is the larger of the recent average and the youngest operation now running, so
+ * slots taken by long execs refuse newcomers before any of those execs has finished.
  */
-export class WorkerPool {
-  private running = 0;
+export class Lane {
+  private running = new Map<symbol, number>();
   private readonly waiting: Array<() => void> = [];
   private readonly idleWaiters = new Set<() => void>();
+  private averageHoldMs = 0;
+  private readonly now: () => number;
 
-  constructor(
-    readonly size: number,
-    readonly defaultTimeoutMs: number,
-  ) {}
+  constructor(private readonly options: LaneOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get slots(): number {
+    return this.options.slots;
+  }
+
+  get defaultTimeoutMs(): number {
+    return this.options.defaultTimeoutMs;
+  }
 
   /** Operations in flight, including those queued for a slot. */
   get active(): number {
-    return this.running + this.waiting.length;
+    return this.running.size + this.waiting.length;
   }
 
-  async run<T>(work: Work<T>, timeoutMs = this.defaultTimeoutMs): Promise<T> {
+  async run<T>(work: Work<T>, timeoutMs = this.options.defaultTimeoutMs): Promise<T> {
+    this.admit();
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -33,8 +60,8 @@ export class WorkerPool {
     });
     deadline.catch(() => undefined);
     try {
-      await Promise.race([this.acquire(controller.signal), deadline]);
-      const task = work(controller.signal).finally(() => this.release());
+      const slot = await Promise.race([this.acquire(controller.signal), deadline]);
+      const task = work(controller.signal).finally(() => this.release(slot));
       task.catch(() => undefined);
       return await Promise.race([task, deadline]);
     } finally {
@@ -59,16 +86,28 @@ export class WorkerPool {
     });
   }
 
-  private acquire(signal: AbortSignal): Promise<void> {
-    if (this.running < this.size) {
-      this.running++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
+  /** The wait a newcomer would face for a slot, in milliseconds (0 while a slot is free). */
+  impliedWaitMs(): number {
+    if (this.running.size < this.options.slots) return 0;
+    const now = this.now();
+    const youngest = Math.min(...[...this.running.values()].map((startedAt) => now - startedAt));
+    const holdMs = Math.max(this.averageHoldMs, youngest);
+    return Math.ceil((this.waiting.length + 1) / this.options.slots) * holdMs;
+  }
+
+  private admit(): void {
+    const waitMs = this.impliedWaitMs();
+    if (waitMs <= this.options.maxQueueWaitMs) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new AppError('RATE_LIMITED', `The engine is busy; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  private acquire(signal: AbortSignal): Promise<symbol> {
+    if (this.running.size < this.options.slots) return Promise.resolve(this.occupy());
+    return new Promise<symbol>((resolve) => {
       const grant = () => {
         signal.removeEventListener('abort', withdraw);
-        this.running++;
-        resolve();
+        resolve(this.occupy());
       };
       // A caller that timed out while queued gives up its place without ever running.
       const withdraw = () => {
@@ -81,8 +120,16 @@ export class WorkerPool {
     });
   }
 
-  private release(): void {
-    this.running--;
+  private occupy(): symbol {
+    const slot = Symbol('slot');
+    this.running.set(slot, this.now());
+    return slot;
+  }
+
+  private release(slot: symbol): void {
+    const heldMs = this.now() - this.running.get(slot)!;
+    this.running.delete(slot);
+    this.averageHoldMs = this.averageHoldMs === 0 ? heldMs : this.averageHoldMs + HOLD_SMOOTHING * (heldMs - this.averageHoldMs);
     const next = this.waiting.shift();
     if (next) next();
     else this.notifyIfIdle();
@@ -90,5 +137,39 @@ export class WorkerPool {
 
   private notifyIfIdle(): void {
     if (this.active === 0) for (const done of [...this.idleWaiters]) done();
+  }
+}
+
+export interface WorkerPoolOptions {
+  readSlots: number;
+  writeSlots: number;
+  defaultTimeoutMs: number;
+  maxQueueWaitMs: number;
+}
+
+/**
+ * Engine operations in two lanes, so cheap reads never queue behind execs: `read` for lists,
+ * inspects and file reads (MAX_READ_WORKERS), `write` for everything that changes state or
+ * runs a process (MAX_WORKERS).
+ */
+export class WorkerPool {
+  readonly read: Lane;
+  readonly write: Lane;
+
+  constructor(options: WorkerPoolOptions) {
+    const { defaultTimeoutMs, maxQueueWaitMs } = options;
+    this.read = new Lane({ slots: options.readSlots, defaultTimeoutMs, maxQueueWaitMs });
+    this.write = new Lane({ slots: options.writeSlots, defaultTimeoutMs, maxQueueWaitMs });
+  }
+
+  /** Operations in flight in both lanes, including those queued for a slot. */
+  get active(): number {
+    return this.read.active + this.write.active;
+  }
+
+  /** Resolves when both lanes are idle, or after `timeoutMs`; true when idle. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const [read, write] = await Promise.all([this.read.drain(timeoutMs), this.write.drain(timeoutMs)]);
+    return read && write;
   }
 }

@@ -65,7 +65,7 @@ export const ROUTES: Route[] = [
           uptime_seconds: Math.floor(uptime),
           uptime_human: humanUptime(uptime),
           active_threads: services.pool.active,
-          max_workers: services.pool.size,
+          max_workers: services.pool.write.slots,
           timestamp: restTimestamp(),
         },
       };
