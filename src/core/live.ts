@@ -93,7 +93,7 @@ const cursorInput = z.string().max(40).refine((c) => decodeCursor(c) !== null, '
 /** History lines a log read or subscription starts with when the client does not say. */
 export const DEFAULT_LOG_TAIL = 100;
 
-export const followLogsInput = z.object({
+const logWindow = z.object({
   tail: z.number().int().min(0).optional(),
   since: z.date().optional(),
   after: cursorInput.optional(),
@@ -102,9 +102,15 @@ export const followLogsInput = z.object({
   filter: linearPattern.optional(),
 });
 
-export const followLogBatchesInput = followLogsInput.extend({
-  maxBatch: z.number().int().min(1).max(5000).default(500),
-});
+// A resume delivers every line after its cursor; a tail would leave a gap before those lines.
+const tailNotWithAfter = (o: { tail?: number; after?: string }) => o.after === undefined || o.tail === undefined;
+const TAIL_WITH_AFTER = { message: 'must not be given together with after', path: ['tail'] };
+
+export const followLogsInput = logWindow.refine(tailNotWithAfter, TAIL_WITH_AFTER);
+
+export const followLogBatchesInput = logWindow
+  .extend({ maxBatch: z.number().int().min(1).max(5000).default(500) })
+  .refine(tailNotWithAfter, TAIL_WITH_AFTER);
 
 export const containerEventsInput = z.object({
   containers: z.array(containerRef).max(100).optional(),
@@ -214,17 +220,22 @@ export class LiveService {
       let seen: LogPosition | null = after;
       // Live items that arrive during the history replay, bounded like the queue itself; once
       // over, later lines are only counted, so what was dropped is one contiguous stretch.
-      const held: (LogLine | LogEnd)[] = [];
+      let held: (LogLine | LogEnd)[] = [];
       let holding = true;
       let heldBytes = 0;
       let heldDropped = 0;
+      // A resume reads what overflowed the hold again from the log rather than skip it.
+      let heldOverflowed = false;
       const hold = (item: LogLine | LogEnd) => {
         const size = ITEM_OVERHEAD + item.message.length;
-        if (item.kind === 'line' && (heldDropped > 0 || heldBytes + size > this.limits.queueBytes)) heldDropped++;
-        else {
+        if (item.kind === 'end' || (heldDropped === 0 && heldBytes + size <= this.limits.queueBytes)) {
           held.push(item);
           heldBytes += size;
-        }
+        } else if (after) {
+          held = held.filter((h) => h.kind === 'end');
+          heldBytes = 0;
+          heldOverflowed = true;
+        } else heldDropped++;
       };
       // Without history, only lines written after joining: a newly opened upstream replays its
       // first second, which may hold older lines. Whole-second stamps (Podman) compare by second.
@@ -258,13 +269,24 @@ export class LiveService {
         const read = tail === 0 ? [] : await this.sharedHistory(target, tail, after ? positionTime(after) : options.since);
         const sinceNanos = options.since ? BigInt(options.since.getTime()) * 1_000_000n : null;
         const fresh = read.filter((line) => (sinceNanos === null || line.position.nanos >= sinceNanos) && (!after || comparePositions(line.position, after) > 0));
-        const history = fresh.slice(-tail);
-        // More lines to catch up on than MAX_LOG_TAIL: the oldest are skipped, and said to be.
-        if (fresh.length > tail && (after || options.since)) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: options.after ?? null });
-        for (const line of history) {
-          if (sink.closed) return;
-          await sink.ready();
-          deliver(line);
+        // A resume takes every line after its cursor; since takes at most MAX_LOG_TAIL of them.
+        const history = after ? fresh : fresh.slice(-tail);
+        if (!after && fresh.length > tail && options.since) sink.push({ kind: 'gap', missed: fresh.length - tail, resumeCursor: null });
+        const replayLines = async (lines: LogLine[]) => {
+          for (const line of lines) {
+            if (sink.closed) return;
+            await sink.ready();
+            deliver(line);
+          }
+        };
+        await replayLines(history);
+        // Live lines that overflowed the hold meanwhile are in the log: read on from the last
+        // line delivered until a read and its delivery went by without an overflow.
+        while (heldOverflowed && seen && !sink.closed) {
+          heldOverflowed = false;
+          const from: LogPosition = seen;
+          const page = await this.readHistory(target, this.limits.maxLogTail, positionTime(from));
+          await replayLines(page.filter((line) => comparePositions(line.position, from) > 0));
         }
         let lastHeld: LogLine | undefined;
         let end: LogEnd | undefined;

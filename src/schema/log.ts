@@ -79,7 +79,10 @@ const followArgs = (t: Parameters<Parameters<typeof builder.subscriptionFields>[
   container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),
   tail: t.arg.int({ required: false, description: 'History lines to start with (default 100; 0 for none; at most MAX_LOG_TAIL).' }),
   since: t.arg({ type: DateTimeScalar, required: false, description: 'Start the history at this time.' }),
-  after: t.arg.string({ required: false, description: 'Resume after this cursor, with no gap and no repeated line.' }),
+  after: t.arg.string({
+    required: false,
+    description: 'Resume after this cursor: every line after it, in order, at the reader\'s pace, with no gap and no repeated line. Not together with `tail`.',
+  }),
   stdout: t.arg.boolean({ required: false, defaultValue: true }),
   stderr: t.arg.boolean({ required: false, defaultValue: true }),
   filter: t.arg.string({
