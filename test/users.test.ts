@@ -1,10 +1,48 @@
 import { describe, expect, it } from 'vitest';
+import { groupLines, passwdLines, shadowLines } from '../src/core/accounts.js';
 import { sha512Crypt } from '../src/core/shacrypt.js';
-import { AddUser, ContainerUsers, Exec, ReadFile, RemoveUser } from './documents.js';
+import { AddUser, ContainerUsers, Exec, ReadFile, RemoveUser, WriteFile } from './documents.js';
+import type { AddUserInput } from './gql/graphql.js';
 import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_IMAGES, type TestServer } from './kit.js';
 
 /** Every character a shell would act on, plus ':' (the chpasswd separator). */
 const HOSTILE_PASSWORD = `it's $(touch /tmp/pwned) "x" \`touch /tmp/pwned2\` ; :colon: \\ end`;
+
+/** What could end a field or a line of an account file, or mean something to a shell or a path. */
+const INJECTIONS = {
+  'line feed': '\nevil::0:0::/root:/bin/sh\n',
+  'carriage return': '\rtouch /tmp/pwned\r',
+  colon: ':0:0::/root:/bin/sh',
+  NUL: '\0evil',
+  'command substitution': '$(touch /tmp/pwned)',
+  backticks: '`touch /tmp/pwned`',
+  semicolon: ';touch /tmp/pwned;',
+  pipe: '|touch /tmp/pwned',
+  quotes: `'"`,
+  'parent directory': '../',
+  '4 KiB': 'a'.repeat(4096),
+  'é': 'é',
+  'right-to-left override': '\u202e',
+  space: ' x',
+};
+
+/** Each field with a payload in it, so that the payload is the only thing wrong with the input. */
+const INJECTED_FIELDS: Record<string, (payload: string) => AddUserInput> = {
+  username: (p) => ({ username: `stud${p}` }),
+  home: (p) => ({ username: 'stud', home: `/home/${p}stud` }),
+  shell: (p) => ({ username: 'stud', shell: `/bin/${p}sh` }),
+  groups: (p) => ({ username: 'stud', groups: [`nogroup${p}`] }),
+};
+
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/group', '/etc/shadow'] as const;
+
+/** The account files' bytes, base64. */
+async function accountFiles(server: TestServer, container: string): Promise<Record<string, string>> {
+  const read = async (path: string) => (await server.ok(ReadFile, { ref: container, path, encoding: 'BASE64' })).container.file.content;
+  return Object.fromEntries(await Promise.all(ACCOUNT_FILES.map(async (path) => [path, await read(path)])));
+}
+
+const text = (base64: string | undefined) => Buffer.from(base64 ?? '', 'base64').toString('utf8');
 
 async function shadowHash(server: TestServer, container: string, username: string): Promise<string> {
   const { container: c } = await server.ok(ReadFile, { ref: container, path: '/etc/shadow' });
@@ -50,6 +88,36 @@ describe('users', async () => {
       expect(check.exec.stdout).toContain('student1\nstudent1:');
     });
 
+    it('refuses every injection in every account field, changes nothing, then adds one line for a real user', async () => {
+      const c = await create(image);
+      const before = await accountFiles(server, c.name);
+      for (const [field, inject] of Object.entries(INJECTED_FIELDS)) {
+        for (const [label, payload] of Object.entries(INJECTIONS)) {
+          const result = await server.execute(AddUser, { container: c.name, input: inject(payload) });
+          const error = result.errors?.[0];
+          expect(error?.extensions?.code, `${label} in ${field}`).toBe('BAD_USER_INPUT');
+          const issues = error?.extensions?.issues as { field: string }[];
+          expect(new Set(issues.map((issue) => issue.field.split('.')[0])), `${label} in ${field}`).toEqual(new Set([field]));
+          expect(error?.message, `${label} in ${field}`).toContain(`${field}`);
+        }
+      }
+      const fileAsHome = await server.execute(AddUser, { container: c.name, input: { username: 'stud', home: '/etc/passwd' } });
+      expect(fileAsHome.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      expect(fileAsHome.errors?.[0]?.message).toContain('home: /etc/passwd');
+
+      expect(await accountFiles(server, c.name)).toEqual(before);
+      expect(passwdLines(text(before['/etc/passwd'])).problems).toEqual([]);
+      expect(groupLines(text(before['/etc/group'])).problems).toEqual([]);
+      expect(shadowLines(text(before['/etc/shadow'])).problems).toEqual([]);
+      expect(passwdLines(text(before['/etc/passwd'])).entries.filter((u) => u.uid === 0).map((u) => u.username)).toEqual(['root']);
+      expect(await server.errorCode(ReadFile, { ref: c.name, path: '/tmp/pwned' })).toBe('NOT_FOUND');
+
+      await server.ok(AddUser, { container: c.name, input: { username: 'legit', home: '/home/legit', shell: '/bin/sh' } });
+      const passwd = text((await accountFiles(server, c.name))['/etc/passwd']);
+      expect(passwd.startsWith(text(before['/etc/passwd']))).toBe(true);
+      expect(passwd.slice(text(before['/etc/passwd']).length)).toMatch(/^legit:x:(\d+):\1::\/home\/legit:\/bin\/sh\n$/);
+    });
+
     it('lists users parsed from the account files', async () => {
       const c = await create(image);
       await server.ok(AddUser, { container: c.name, input: { username: 'lister', home: '/srv/lister' } });
@@ -71,6 +139,17 @@ describe('users', async () => {
       const home = await server.ok(Exec, { container: c.name, input: { args: ['ls', '/home'] } });
       expect(home.exec.stdout).not.toContain('dup');
     });
+  });
+
+  it('refuses to edit account files it cannot parse, naming the file and line', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const malformed = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nhalf:x:1000\n';
+    await server.ok(WriteFile, { container: c.name, input: { path: '/etc/passwd', content: malformed } });
+    const before = await accountFiles(server, c.name);
+    const result = await server.execute(AddUser, { container: c.name, input: { username: 'stud' } });
+    expect(result.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(result.errors?.[0]?.message).toContain('/etc/passwd line 3');
+    expect(await accountFiles(server, c.name)).toEqual(before);
   });
 
   it('refuses passwords and names it cannot pass safely, before touching the container', async () => {

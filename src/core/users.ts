@@ -1,22 +1,15 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { packEntries } from '../engine/archive.js';
 import type { Engine, ExecOutcome } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
-import {
-  addMembers,
-  appendLine,
-  groupsOf,
-  nextFreeId,
-  parseGroup,
-  parsePasswd,
-  removeAccount,
-  setShadowHash,
-  type PasswdEntry,
-} from './accounts.js';
+import { addAccount, type AccountFile, type AccountStore } from './account-files.js';
+import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type PasswdEntry } from './accounts.js';
 import type { ContainerService } from './containers.js';
-import type { FileService } from './files.js';
+import { isDirectoryMode, type FileService, type FileType } from './files.js';
 import { sha512Crypt } from './shacrypt.js';
-import { absolutePath, accountName, containerRef, parseInput } from './validation.js';
+import { accountName, accountPath, containerRef, parseInput } from './validation.js';
 
 export interface UserModel {
   username: string;
@@ -27,19 +20,33 @@ export interface UserModel {
   groups: string[];
 }
 
-export const addUserInput = z.object({
-  username: accountName,
-  /** Sent over stdin (or hashed here); it can hold quotes, `$()` and `:` but not line breaks. */
-  password: z
-    .string()
-    .min(1)
-    .max(512)
-    .refine((p) => !/[\r\n\0]/.test(p), 'must not contain line breaks or NUL')
-    .optional(),
-  shell: absolutePath.default('/bin/sh'),
-  groups: z.array(accountName).max(64).default([]),
-  home: absolutePath.optional(),
-});
+/**
+ * Every field that reaches an account file or an account tool is checked here, once, whichever
+ * way the account is then added.
+ */
+export const addUserInput = z
+  .object({
+    username: accountName,
+    /** Sent over stdin (or hashed here); it can hold quotes, `$()` and `:` but not line breaks. */
+    password: z
+      .string()
+      .min(1)
+      .max(512)
+      .refine((p) => !/[\r\n\0]/.test(p), 'must not contain line breaks or NUL')
+      .optional(),
+    shell: accountPath.default('/bin/sh'),
+    groups: z.array(accountName).max(64).default([]),
+    home: accountPath.optional(),
+  })
+  .transform((spec, ctx) => {
+    const home = spec.home ?? `/home/${spec.username}`;
+    // A name may end in "$", which an account path may not hold.
+    if (!accountPath.safeParse(home).success) {
+      ctx.addIssue({ code: 'custom', path: ['home'], message: `must be given: the default ${home} is not an account path` });
+      return z.NEVER;
+    }
+    return { ...spec, home };
+  });
 export type AddUserInput = z.input<typeof addUserInput>;
 
 type Tool = 'useradd' | 'adduser' | 'chpasswd' | 'userdel' | 'deluser';
@@ -83,35 +90,34 @@ export class UserService {
 
   async add(ref: string, input: AddUserInput): Promise<UserModel> {
     const spec = parseInput(addUserInput, input);
-    const home = spec.home ?? `/home/${spec.username}`;
     return this.pool.write.run(async (signal) => {
       const container = await this.containers.requireRunning(ref, signal);
       return this.mutex.run(container.id, async () => {
         const id = container.id;
         const groups = parseGroup(await this.files.readTextOrEmpty(id, '/etc/group', signal));
         const users = parsePasswd(await this.files.readTextOrEmpty(id, '/etc/passwd', signal));
-        if (users.some((u) => u.username === spec.username)) throw conflict(`User ${spec.username} already exists`);
-        const unknown = spec.groups.filter((g) => !groups.some((group) => group.name === g));
-        if (unknown.length) throw notFound(`No such group in the container: ${unknown.join(', ')}`);
+        checkNewAccount(users, groups, spec.username, spec.groups);
+        const existingHome = await this.engine.statPath(id, spec.home, signal);
+        if (existingHome && !isDirectoryMode(existingHome.mode)) throw conflict(`home: ${spec.home} exists and is not a directory`);
 
         const tools = await this.detectTools(id, signal);
         const run = (argv: string[], stdin?: string) => this.runAsRoot(id, argv, signal, stdin);
+        // Without chpasswd the hash is made here; editing the files, it is written with the account.
+        const hash = spec.password === undefined || tools.has('chpasswd') ? undefined : sha512Crypt(spec.password);
         if (tools.has('useradd')) {
           const groupArgs = spec.groups.length ? ['-G', spec.groups.join(',')] : [];
-          check(await run(['useradd', '-m', '-d', home, '-s', spec.shell, ...groupArgs, spec.username]), 'useradd');
+          check(await run(['useradd', '-m', '-d', spec.home, '-s', spec.shell, ...groupArgs, spec.username]), 'useradd');
+          if (hash) await this.setHashInShadow(id, spec.username, hash, signal);
         } else if (tools.has('adduser')) {
-          check(await run(['adduser', '-D', '-h', home, '-s', spec.shell, spec.username]), 'adduser');
+          check(await run(['adduser', '-D', '-h', spec.home, '-s', spec.shell, spec.username]), 'adduser');
           for (const group of spec.groups) check(await run(['addgroup', spec.username, group]), 'addgroup');
+          if (hash) await this.setHashInShadow(id, spec.username, hash, signal);
         } else {
-          await this.addByEditingFiles(id, spec.username, home, spec.shell, spec.groups, signal);
+          const account = { username: spec.username, home: spec.home, shell: spec.shell, groups: spec.groups };
+          await addAccount(this.accountStore(id, signal), { ...account, hash: hash ?? LOCKED, today: today() });
         }
-
-        if (spec.password !== undefined) {
-          if (tools.has('chpasswd')) {
-            check(await run(['chpasswd'], `${spec.username}:${spec.password}\n`), 'chpasswd');
-          } else {
-            await this.setHashInShadow(id, spec.username, sha512Crypt(spec.password), signal);
-          }
+        if (spec.password !== undefined && tools.has('chpasswd')) {
+          check(await run(['chpasswd'], `${spec.username}:${spec.password}\n`), 'chpasswd');
         }
         const created = (await this.readUsers(id, signal)).find((u) => u.username === spec.username);
         if (!created) throw new AppError('INTERNAL', `User ${spec.username} was not created`);
@@ -170,27 +176,31 @@ export class UserService {
     );
   }
 
-  /** For images with neither useradd nor adduser: edit the account files through the archive API. */
-  private async addByEditingFiles(
-    id: string,
-    username: string,
-    home: string,
-    shell: string,
-    extraGroups: string[],
-    signal: AbortSignal,
-  ): Promise<void> {
-    const passwd = await this.files.readAt(id, '/etc/passwd', signal);
-    const group = await this.files.readAt(id, '/etc/group', signal);
-    const users = parsePasswd(passwd.content.toString('utf8'));
-    const groups = parseGroup(group.content.toString('utf8'));
-    const uid = nextFreeId(users.map((u) => u.uid));
-    const gid = groups.some((g) => g.gid === uid) ? nextFreeId(groups.map((g) => g.gid)) : uid;
-    const groupText = addMembers(appendLine(group.content.toString('utf8'), `${username}:x:${gid}:`), username, extraGroups);
-    await this.writeAccountFile(id, group, groupText, signal);
-    await this.writeAccountFile(id, passwd, appendLine(passwd.content.toString('utf8'), `${username}:x:${uid}:${gid}::${home}:${shell}`), signal);
-    await this.setHashInShadow(id, username, '!', signal);
-    const homeStat = await this.engine.statPath(id, home, signal);
-    if (!homeStat) await this.files.putWithParents(id, home, { type: 'directory', mode: 0o755, uid, gid }, true, signal);
+  /** The container's account files, read and written through the archive API. */
+  private accountStore(id: string, signal: AbortSignal): AccountStore {
+    const read = async (p: string): Promise<AccountFile> => {
+      const file = await this.readAccountFile(id, p, signal);
+      if (file.type !== 'FILE') throw conflict(`${p} is not a regular file; refusing to edit it`);
+      return file;
+    };
+    return {
+      read: async () => ({ passwd: await read('/etc/passwd'), group: await read('/etc/group'), shadow: await read('/etc/shadow') }),
+      write: async (files) => {
+        const entries = [files.passwd, files.group, files.shadow].map((f) => ({
+          name: path.posix.relative('/etc', f.path),
+          type: 'file' as const,
+          content: f.content,
+          mode: f.mode,
+          uid: f.uid,
+          gid: f.gid,
+        }));
+        await this.engine.putArchive(id, '/etc', await packEntries(entries), signal);
+      },
+      makeHome: async (home, uid, gid) => {
+        if (await this.engine.statPath(id, home, signal)) return;
+        await this.files.putWithParents(id, home, { type: 'directory', mode: 0o755, uid, gid }, true, signal);
+      },
+    };
   }
 
   private async removeByEditingFiles(id: string, username: string, signal: AbortSignal): Promise<void> {
@@ -203,12 +213,16 @@ export class UserService {
   }
 
   private async setHashInShadow(id: string, username: string, hash: string, signal: AbortSignal): Promise<void> {
-    const exists = await this.engine.statPath(id, '/etc/shadow', signal);
-    const shadow = exists
-      ? await this.files.readAt(id, '/etc/shadow', signal)
-      : { path: '/etc/shadow', mode: 0o640, uid: 0, gid: 0, content: Buffer.alloc(0) };
-    const days = Math.floor(Date.now() / 86_400_000);
-    await this.writeAccountFile(id, shadow, setShadowHash(shadow.content.toString('utf8'), username, hash, days), signal);
+    const shadow = await this.readAccountFile(id, '/etc/shadow', signal);
+    await this.writeAccountFile(id, shadow, setShadowHash(shadow.content.toString('utf8'), username, hash, today()), signal);
+  }
+
+  /** An account file; a missing /etc/shadow reads as empty, to be created root-only. */
+  private async readAccountFile(id: string, p: string, signal: AbortSignal): Promise<AccountFile & { type: FileType }> {
+    if (p === '/etc/shadow' && !(await this.engine.statPath(id, p, signal))) {
+      return { path: p, type: 'FILE' as const, mode: 0o640, uid: 0, gid: 0, content: Buffer.alloc(0) };
+    }
+    return this.files.readAt(id, p, signal);
   }
 
   /** Rewrites an account file keeping its mode and owner. */
@@ -222,6 +236,12 @@ export class UserService {
     await this.files.putWithParents(id, original.path, entry, false, signal);
   }
 }
+
+/** The shadow password field of an account without a password. */
+const LOCKED = '!';
+
+/** Days since 1970-01-01, as the shadow file counts them. */
+const today = () => Math.floor(Date.now() / 86_400_000);
 
 /** Turns a failed account tool into the right error; exit codes follow shadow-utils. */
 function check(result: ExecOutcome, tool: string, okCodes: number[] = []): void {

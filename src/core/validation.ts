@@ -43,6 +43,14 @@ export const absolutePath = z
 /** A file path: absolute, normalised, and not the root itself. */
 export const filePath = absolutePath.refine((p) => p !== '/', 'must name a file, not /');
 
+/**
+ * A home directory or login shell as it goes into /etc/passwd and onto a useradd command line:
+ * a file path of at most 255 characters that neither the account files nor a shell treat specially.
+ */
+export const accountPath = filePath
+  .refine((p) => p.length <= 255, 'must be at most 255 characters')
+  .refine((p) => /^[A-Za-z0-9._/+-]*$/.test(p), 'must use only the characters A-Z a-z 0-9 . _ / + -');
+
 /** Portable account names (POSIX portable set, not starting with "-"). */
 export const accountName = z
   .string()

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { addMembers, groupsOf, nextFreeId, parseGroup, parsePasswd, removeAccount, setShadowHash } from '../../src/core/accounts.js';
+import {
+  addMembers,
+  formatLine,
+  groupLines,
+  groupsOf,
+  nextAccountId,
+  parseGroup,
+  parsePasswd,
+  passwdLines,
+  removeAccount,
+  setShadowHash,
+  shadowLines,
+} from '../../src/core/accounts.js';
 import { sha512Crypt } from '../../src/core/shacrypt.js';
 import { splitShellWords } from '../../src/core/shellwords.js';
 
@@ -43,8 +55,30 @@ describe('account files', () => {
     expect(groupsOf(root!, parseGroup(group))).toEqual(['root']);
   });
 
-  it('finds the next free id from 1000', () => {
-    expect(nextFreeId([0, 1000, 1001, 65534])).toBe(1002);
+  it('takes the id after the highest regular uid or gid, free in both files', () => {
+    const users = parsePasswd(passwd);
+    expect(nextAccountId(users, parseGroup(group))).toBe(1001);
+    expect(nextAccountId(users, parseGroup(`${group}late:x:1500:\nsystem:x:65534:\n`))).toBe(1501);
+    expect(nextAccountId(parsePasswd('root:x:0:0::/root:/bin/sh\n'), parseGroup('nogroup:x:65534:\n'))).toBe(1000);
+    expect(() => nextAccountId(users, parseGroup('last:x:59999:\n'))).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+  });
+
+  it('names each line it cannot parse', () => {
+    expect(passwdLines(`${passwd}evil::0:0::/root\nbad:x:one:0::/:/bin/sh\n# comment\n\ncr:x:1:1::/:/bin/sh\r\n`).problems).toEqual([
+      { line: 3, reason: 'has 6 fields, not 7' },
+      { line: 4, reason: 'has a uid or gid that is not a number' },
+      { line: 7, reason: 'has a control character' },
+    ]);
+    expect(groupLines('root:x:0:\n:x:1:\nwheel:x:-1:\nextra:x:2::\n').problems.map((p) => p.line)).toEqual([2, 3, 4]);
+    expect(shadowLines('root::0:0:99999:7:::\nnobody:*:soon:0:99999:7:::\nshort:*:1\n').problems.map((p) => p.line)).toEqual([2, 3]);
+    expect(parsePasswd(`${passwd}evil::0:0::/root\n`).map((u) => u.username)).toEqual(['root', 'alice']);
+  });
+
+  it('refuses to format a field that could end its field or line', () => {
+    expect(formatLine(['a', 'x', '1000', ''])).toBe('a:x:1000:');
+    for (const field of ['a:b', 'a\nb', 'a\rb', 'a\0b', 'a\u0085b', 'a\tb', 'a\u007fb']) {
+      expect(() => formatLine(['user', field]), JSON.stringify(field)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+    }
   });
 
   it('edits group members, removes accounts and sets shadow hashes', () => {
