@@ -4,7 +4,7 @@ import { builder } from './builder.js';
 import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
 import { LogStreamEnum } from './log.js';
 import { DateTimeScalar } from './scalars.js';
-import { StreamGapRef } from './stream.js';
+import { StreamGapRef, unlessLost } from './stream.js';
 
 export const ExecutionRef = builder.objectRef<Execution>('Execution').implement({
   description: 'One finished command run inside a container.',
@@ -116,7 +116,7 @@ builder.subscriptionFields((t) => ({
         command: pickCommand(command, args)!,
         env: toRecord(env),
       }),
-    resolve: (event) => event,
+    resolve: (event) => unlessLost(event),
   }),
 }));
 

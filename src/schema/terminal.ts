@@ -3,7 +3,7 @@ import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { ContainerRef, pickCommand } from './container.js';
 import { DateTimeScalar } from './scalars.js';
-import { StreamGapRef } from './stream.js';
+import { StreamGapRef, unlessLost } from './stream.js';
 
 export const TerminalRef = builder.objectRef<TerminalModel>('Terminal').implement({
   description: 'An interactive shell in a container that several people can watch and type into.',
@@ -124,6 +124,6 @@ builder.subscriptionFields((t) => ({
     args: { id: t.arg.id(), after: t.arg.string({ required: false, description: 'A cursor from an earlier TerminalOutput.' }) },
     subscribe: async (_root, { id, after }, ctx) =>
       ctx.services.terminals.watch((await terminalInScope(ctx, String(id))).id, after ?? undefined),
-    resolve: (event) => event,
+    resolve: (event) => unlessLost(event),
   }),
 }));
