@@ -99,7 +99,8 @@ builder.subscriptionFields((t) => ({
     type: ExecEventRef,
     description:
       'Runs a command in a running container and streams its output while it runs: ExecStarted, ExecOutput..., ExecExited. ' +
-      'Unsubscribing (or disconnecting) kills the process and everything it started. Give command or args.',
+      'Unsubscribing (or disconnecting) kills the process and everything it started. Give command or args. ' +
+      'If the connection to the engine is lost while it runs, the subscription ends with an ENGINE_UNAVAILABLE error instead of ExecExited.',
     authScopes: { operator: true },
     args: {
       container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),

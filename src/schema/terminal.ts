@@ -119,7 +119,7 @@ builder.subscriptionFields((t) => ({
     type: TerminalEventRef,
     description:
       'The scrollback (up to 256 KiB, or what came after `after`) as one TerminalOutput, then live output, then TerminalExited. ' +
-      'Any number of people may watch one terminal.',
+      'Any number of people may watch one terminal. If the connection to the engine is lost, it ends with an ENGINE_UNAVAILABLE error instead.',
     authScopes: { viewer: true },
     args: { id: t.arg.id(), after: t.arg.string({ required: false, description: 'A cursor from an earlier TerminalOutput.' }) },
     subscribe: async (_root, { id, after }, ctx) =>
