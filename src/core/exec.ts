@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Engine, ExecOutcome } from '../engine/engine.js';
-import { EngineProcess } from '../engine/interactive.js';
+import { EngineProcess, type ProcessLost } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
 import { assertRunning, type ContainerModel, type ContainerService } from './containers.js';
@@ -46,13 +47,14 @@ export const execStreamInput = execInput.omit({ stdin: true, timeoutSeconds: tru
 });
 export type ExecStreamInput = z.input<typeof execStreamInput>;
 
-/** What a streamed execution reports, in order: started, output (and gaps for a slow reader), exited. */
+/** What a streamed execution reports, in order: started, output (and gaps for a slow reader), exited or lost. */
 export type ExecEvent =
   | { kind: 'started'; executionId: string }
   /** `cursor` counts the output chunks of this run: "1", "2", ... */
   | { kind: 'output'; stream: StreamName; data: string; cursor: string }
   | StreamGap
-  | { kind: 'exited'; executionId: string; exitCode: number | null; durationMs: number };
+  | { kind: 'exited'; executionId: string; exitCode: number | null; durationMs: number }
+  | ProcessLost;
 
 const EXEC_QUEUE: QueueLimits<ExecEvent> = {
   maxItems: 512,
@@ -99,6 +101,7 @@ export class ExecService {
 
   constructor(
     private readonly engine: Engine,
+    private readonly reaper: OrphanReaper,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly history: ExecutionHistory,
@@ -171,6 +174,7 @@ export class ExecService {
       const child = await this.pool.write.run((signal) =>
         EngineProcess.start(
           this.engine,
+          this.reaper,
           container.id,
           { argv: command, user: spec.user, workdir: spec.workdir, env: envList(spec.env), tty: spec.tty, stdin: false },
           (output) => {
@@ -184,11 +188,12 @@ export class ExecService {
       announce();
       let delivered!: () => void;
       this.subscribed.set(child, new Promise((resolve) => (delivered = resolve)));
-      void child.exited.then((exitCode) => {
+      void child.exited.then((end) => {
+        const exitCode = end.kind === 'exited' ? end.exitCode : null;
         const outcome = { exitCode, ...collector.finish(), timedOut: false, startedAt: child.startedAt, finishedAt: new Date() };
         const execution = toExecution(executionId, container.id, container.name, command, spec.user ?? null, outcome);
         this.history.add(execution);
-        sink.finish({ kind: 'exited', executionId, exitCode, durationMs: execution.durationMs });
+        sink.finish(end.kind === 'exited' ? { kind: 'exited', executionId, exitCode, durationMs: execution.durationMs } : end);
       });
       // Runs once the subscriber has taken the exit event, or has left.
       return () => {

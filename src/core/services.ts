@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { WorkerPool } from '../engine/pool.js';
+import { OrphanReaper } from '../engine/reaper.js';
 import { ContainerService } from './containers.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
@@ -29,6 +30,7 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     defaultTimeoutMs: config.requestTimeoutMs,
     maxQueueWaitMs: config.maxQueueWaitMs,
   });
+  const reaper = new OrphanReaper(engine);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   const live = new LiveService(engine, pool, {
@@ -39,14 +41,15 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
   });
   return {
     pool,
+    reaper,
     live,
     logs: new LogService(containers, live, config.maxLogTail),
     containers,
     files,
-    exec: new ExecService(engine, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
+    exec: new ExecService(engine, reaper, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
     users: new UserService(engine, pool, containers, files),
     system: new SystemService(engine, pool),
-    terminals: new TerminalService(engine, pool, containers, {
+    terminals: new TerminalService(engine, reaper, pool, containers, {
       maxTerminals: config.maxTerminals,
       maxPerOwner: config.maxTerminalsPerToken,
       idleTimeoutMs: config.terminalIdleTimeoutMs,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
-import { EngineProcess, type TerminalSize } from '../engine/interactive.js';
+import { EngineProcess, type ProcessEnd, type TerminalSize } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { OrphanReaper } from '../engine/reaper.js';
 import { conflict, notFound } from '../errors.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { ContainerService } from './containers.js';
@@ -64,7 +65,8 @@ export interface TerminalModel {
   exitCode: number | null;
 }
 
-export type TerminalEvent = { kind: 'output'; data: string; cursor: string } | StreamGap | { kind: 'exited'; exitCode: number | null };
+/** The last event: the process exited (or was closed), or it was lost with the engine. */
+export type TerminalEvent = { kind: 'output'; data: string; cursor: string } | StreamGap | ProcessEnd;
 
 const WATCHER_QUEUE: QueueLimits<TerminalEvent> = {
   maxItems: 1024,
@@ -93,7 +95,8 @@ class TerminalSession {
   readonly openedAt = new Date();
   readonly watchers = new Set<Sink<TerminalEvent>>();
   process!: EngineProcess;
-  exitCode: number | null | undefined;
+  /** What every watcher receives last; set once the process has ended. */
+  private ending: ProcessEnd | undefined;
   private scrollback: Chunk[] = [];
   private scrollbackStart = 0;
   private scrollbackBytes = 0;
@@ -132,12 +135,12 @@ class TerminalSession {
       watchers: this.watchers.size,
       cursor: String(this.cursor),
       running: this.running,
-      exitCode: this.exitCode ?? null,
+      exitCode: this.ending?.kind === 'exited' ? this.ending.exitCode : null,
     };
   }
 
   get running(): boolean {
-    return this.exitCode === undefined;
+    return this.ending === undefined;
   }
 
   record(data: string): void {
@@ -160,8 +163,8 @@ class TerminalSession {
   join(sink: Sink<TerminalEvent>, after: number | undefined): () => void {
     const missing = this.scrollback.slice(this.scrollbackStart).filter((c) => after === undefined || c.cursor > after);
     if (missing.length) sink.push({ kind: 'output', data: missing.map((c) => c.data).join(''), cursor: String(missing.at(-1)!.cursor) });
-    if (!this.running) {
-      sink.finish({ kind: 'exited', exitCode: this.exitCode ?? null });
+    if (this.ending) {
+      sink.finish(this.ending);
       return () => undefined;
     }
     this.watchers.add(sink);
@@ -179,11 +182,11 @@ class TerminalSession {
     this.armIdleTimer();
   }
 
-  exit(exitCode: number | null): void {
-    this.exitCode = exitCode;
+  exit(end: ProcessEnd): void {
+    this.ending = end;
     clearTimeout(this.idleTimer);
     this.delivered = this.watchers.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.allDelivered = resolve));
-    for (const sink of this.watchers) sink.finish({ kind: 'exited', exitCode });
+    for (const sink of this.watchers) sink.finish(end);
   }
 
   private armIdleTimer(): void {
@@ -206,6 +209,7 @@ export class TerminalService {
 
   constructor(
     private readonly engine: Engine,
+    private readonly reaper: OrphanReaper,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly limits: TerminalLimits,
@@ -232,6 +236,7 @@ export class TerminalService {
         });
         const child = await EngineProcess.start(
           this.engine,
+          this.reaper,
           container.id,
           { argv: command ?? ['/bin/sh', '-c', LOGIN_SHELL], user: spec.user, env: ['TERM=xterm-256color'], tty: true, stdin: true, size },
           (output) => created.record(output.text),
@@ -241,8 +246,8 @@ export class TerminalService {
         return created;
       });
       this.sessions.set(session.id, session);
-      void session.process.exited.then((exitCode) => {
-        session.exit(exitCode);
+      void session.process.exited.then((end) => {
+        session.exit(end);
         setTimeout(() => this.sessions.delete(session.id), EXITED_LINGER_MS).unref();
       });
       return session.model;

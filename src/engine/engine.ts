@@ -258,9 +258,10 @@ export class Engine {
   /**
    * Kills every process in the container whose environment carries the given exec marker.
    * `user` must be the one the exec ran as: without CAP_SYS_PTRACE, which containers lack,
-   * even root cannot read another user's /proc/PID/environ.
+   * even root cannot read another user's /proc/PID/environ. False when the engine could not
+   * be asked: the processes may still run.
    */
-  async killMarked(id: string, marker: string, user = '0'): Promise<void> {
+  async killMarked(id: string, marker: string, user = '0'): Promise<boolean> {
     try {
       const exec = await this.docker.getContainer(id).exec({
         Cmd: ['/bin/sh', '-c', KILL_MARKED_PROCESSES, 'podgraph-kill', marker],
@@ -275,22 +276,33 @@ export class Engine {
         stream.on('error', () => resolve());
         stream.resume();
       });
-    } catch {
-      // The container may be gone already; then so are its processes.
+      return true;
+    } catch (error) {
+      // A container that is gone or stopped took its processes with it.
+      const { code } = fromEngineError(error);
+      return code === 'NOT_FOUND' || code === 'CONFLICT';
     }
   }
 
-  /** Exit code (null if the engine never tells) and container of an exec whose output has ended. */
-  async endedExec(exec: Docker.Exec): Promise<{ exitCode: number | null; containerId: string | null }> {
+  /**
+   * Exit code (null if the engine never tells) and container of an exec whose output has ended;
+   * `running` when the engine still says it runs, i.e. only the connection to it ended.
+   */
+  async endedExec(
+    exec: Docker.Exec,
+    signal?: AbortSignal,
+  ): Promise<{ exitCode: number | null; containerId: string | null; running: boolean }> {
     let containerId: string | null = null;
+    let running = false;
     // Podman can report the exec as still running for a moment after its output ends.
     for (let attempt = 0; attempt < 50; attempt++) {
-      const info = await this.call(() => exec.inspect());
+      const info = await this.call(() => exec.inspect({ abortSignal: signal }));
       containerId = info.ContainerID || null;
-      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return { exitCode: info.ExitCode, containerId };
+      running = info.Running;
+      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return { exitCode: info.ExitCode, containerId, running };
       await new Promise((r) => setTimeout(r, 20));
     }
-    return { exitCode: null, containerId };
+    return { exitCode: null, containerId, running };
   }
 
   /** Stat of a path inside the container, or null when it does not exist. */

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import { AppError, conflict } from '../errors.js';
+import { AppError, conflict, fromEngineError } from '../errors.js';
 import { EXEC_MARKER, type Engine } from './engine.js';
+import type { OrphanReaper } from './reaper.js';
 import { frameReader, type Frame, type StreamName } from './streams.js';
 
 export interface TerminalSize {
@@ -28,23 +29,32 @@ export interface ProcessOutput extends Frame {
   text: string;
 }
 
+/** The connection to the engine broke while the process ran; `error` says so to whoever watched it. */
+export type ProcessLost = { kind: 'lost'; error: AppError };
+/** How a process's output ended: the process exited, or it was lost. */
+export type ProcessEnd = { kind: 'exited'; exitCode: number | null } | ProcessLost;
+
 /** Input the process has not read yet; beyond this, writes are refused instead of buffered. */
 const MAX_PENDING_INPUT = 1024 * 1024;
+/** How long the engine may take to say how a process whose output ended is doing. */
+const END_CHECK_TIMEOUT_MS = 10_000;
 
 /**
  * A process started in a container whose output streams while it runs. Output is read as fast
  * as it arrives (subscribers bound their own queues) and decoded per stream, so multi-byte
  * characters survive chunk boundaries. Every process carries the exec marker, so `kill` ends
- * its whole tree through `Engine.killMarked`.
+ * its whole tree through `Engine.killMarked`, and so does the reaper for a process whose
+ * connection broke with the engine's.
  */
 export class EngineProcess {
   readonly startedAt = new Date();
-  /** Resolves with the exit code once the output has ended; null when the engine cannot tell. */
-  readonly exited: Promise<number | null>;
+  /** Resolves once the output has ended: with the exit code (null when the engine cannot tell), or the loss. */
+  readonly exited: Promise<ProcessEnd>;
   private ended = false;
 
   private constructor(
     private readonly engine: Engine,
+    private readonly reaper: OrphanReaper,
     private readonly containerId: string,
     private readonly exec: Docker.Exec,
     private readonly stream: Duplex,
@@ -62,21 +72,42 @@ export class EngineProcess {
           const text = decoders[stream].end();
           if (text) onOutput({ stream, data: Buffer.alloc(0), text });
         }
-        resolve(this.engine.endedExec(this.exec).then((ended) => ended.exitCode, () => null));
+        resolve(this.howItEnded());
       };
       stream.on('data', (chunk: Buffer) => {
         for (const frame of read(chunk)) onOutput({ ...frame, text: decoders[frame.stream].write(frame.data) });
       });
       stream.on('end', finish);
       stream.on('close', finish);
-      // A reset connection ends the process's output like any other end.
+      // A reset connection ends the output too; howItEnded tells a loss from an exit.
       stream.on('error', finish);
     });
+  }
+
+  /**
+   * Asks the engine whether the process exited. An engine that cannot be reached, or that says
+   * the process still runs, means the connection broke while it ran: the reaper kills it once the
+   * engine is back, as nobody can reach it through this server any more.
+   */
+  private async howItEnded(): Promise<ProcessEnd> {
+    try {
+      const ended = await this.engine.endedExec(this.exec, AbortSignal.timeout(END_CHECK_TIMEOUT_MS));
+      if (!ended.running) return { kind: 'exited', exitCode: ended.exitCode };
+    } catch (error) {
+      // The exec went with its container, and the process with it.
+      if (fromEngineError(error).code === 'NOT_FOUND') return { kind: 'exited', exitCode: null };
+    }
+    this.reaper.adopt({ containerId: this.containerId, marker: this.marker, user: this.spec.user });
+    return {
+      kind: 'lost',
+      error: new AppError('ENGINE_UNAVAILABLE', 'The connection to the container engine was lost while the process ran; it is killed once the engine is back'),
+    };
   }
 
   /** Creates and starts the exec; `onOutput` receives every chunk until the process exits. */
   static async start(
     engine: Engine,
+    reaper: OrphanReaper,
     containerId: string,
     spec: ProcessSpec,
     onOutput: (output: ProcessOutput) => void,
@@ -99,7 +130,7 @@ export class EngineProcess {
     const stream = (await engine.call(() =>
       exec.start({ hijack: spec.stdin, stdin: spec.stdin, Tty: spec.tty, abortSignal: signal }),
     )) as unknown as Duplex;
-    const started = new EngineProcess(engine, containerId, exec, stream, marker, spec, onOutput);
+    const started = new EngineProcess(engine, reaper, containerId, exec, stream, marker, spec, onOutput);
     try {
       if (spec.tty && spec.size) await started.initialResize(spec.size);
       if (signal?.aborted) throw new AppError('TIMEOUT', 'Operation aborted before it finished');

@@ -76,6 +76,14 @@ export function createMetrics(services: Services, connections: ConnectionCounts,
     },
   });
   new Gauge({
+    name: 'podgraph_lost_runs',
+    help: 'Processes (execStream runs and terminals) whose connection was lost with the engine and that are not killed yet.',
+    registers: [registry],
+    collect() {
+      this.set(services.reaper.pending);
+    },
+  });
+  new Gauge({
     name: 'podgraph_engine_operations',
     help: 'Engine operations running or waiting for a worker slot.',
     registers: [registry],

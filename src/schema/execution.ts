@@ -4,7 +4,7 @@ import { builder } from './builder.js';
 import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
 import { LogStreamEnum } from './log.js';
 import { DateTimeScalar } from './scalars.js';
-import { StreamGapRef } from './stream.js';
+import { StreamGapRef, unlessLost } from './stream.js';
 
 export const ExecutionRef = builder.objectRef<Execution>('Execution').implement({
   description: 'One finished command run inside a container.',
@@ -99,7 +99,8 @@ builder.subscriptionFields((t) => ({
     type: ExecEventRef,
     description:
       'Runs a command in a running container and streams its output while it runs: ExecStarted, ExecOutput..., ExecExited. ' +
-      'Unsubscribing (or disconnecting) kills the process and everything it started. Give command or args.',
+      'Unsubscribing (or disconnecting) kills the process and everything it started. Give command or args. ' +
+      'If the connection to the engine is lost while it runs, the subscription ends with an ENGINE_UNAVAILABLE error instead of ExecExited.',
     authScopes: { operator: true },
     args: {
       container: t.arg.string({ description: 'Name, ID or unique ID prefix.' }),
@@ -116,7 +117,7 @@ builder.subscriptionFields((t) => ({
         command: pickCommand(command, args)!,
         env: toRecord(env),
       }),
-    resolve: (event) => event,
+    resolve: (event) => unlessLost(event),
   }),
 }));
 

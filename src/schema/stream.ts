@@ -1,4 +1,5 @@
 import { toLiveTarget, type StreamGap } from '../core/live.js';
+import type { ProcessLost } from '../engine/interactive.js';
 import type { Context } from './context.js';
 import { builder } from './builder.js';
 
@@ -15,4 +16,14 @@ export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement(
 /** The container a live stream is about, resolved through the context so its scope applies. */
 export async function liveTarget(ctx: Context, ref: string) {
   return toLiveTarget(await ctx.inspect(ref));
+}
+
+/**
+ * A process stream's events as the schema has them; a loss is its last event and reaches the
+ * subscriber as an error with its code (an error thrown by the stream itself would reach
+ * graphql-ws clients without one).
+ */
+export function unlessLost<E extends { kind: string }>(event: E | ProcessLost): E {
+  if (event.kind === 'lost') throw (event as ProcessLost).error;
+  return event as E;
 }
