@@ -294,13 +294,14 @@ export class Engine {
   ): Promise<{ exitCode: number | null; containerId: string | null; running: boolean }> {
     let containerId: string | null = null;
     let running = false;
-    // Podman can report the exec as still running for a moment after its output ends.
-    for (let attempt = 0; attempt < 50; attempt++) {
+    // Podman can report the exec as still running for a moment after its output ends, longer on
+    // a loaded machine; only past that moment does "running" mean the connection broke.
+    for (let attempt = 0; attempt < 75; attempt++) {
       const info = await this.call(() => exec.inspect({ abortSignal: signal }));
       containerId = info.ContainerID || null;
       running = info.Running;
       if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return { exitCode: info.ExitCode, containerId, running };
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, attempt < 50 ? 20 : 100));
     }
     return { exitCode: null, containerId, running };
   }
