@@ -61,6 +61,11 @@ export const isContainerIdRef = (ref: string) => CONTAINER_ID_REF.test(ref);
  */
 export const engineReadsRefAlike = (ref: string) => (isContainerIdRef(ref) && ref.length === FULL_ID_LENGTH) || /[^0-9a-f]/.test(ref);
 
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
 /** Marks every process an exec starts, so a timed-out exec's whole tree can be found and killed. */
 export const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
 
@@ -177,6 +182,30 @@ export class Engine {
   async createContainer(options: Docker.ContainerCreateOptions, signal?: AbortSignal): Promise<string> {
     const container = await this.call(() => this.docker.createContainer({ ...options, abortSignal: signal } as object));
     return container.id;
+  }
+
+  /** A named volume as the engine has it, or null when there is none. */
+  async inspectVolume(name: string, signal?: AbortSignal): Promise<VolumeInfo | null> {
+    try {
+      const info = await this.docker.getVolume(name).inspect({ abortSignal: signal } as object);
+      return { name: info.Name, labels: info.Labels ?? {} };
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      if (mapped.code === 'NOT_FOUND') return null;
+      throw mapped;
+    }
+  }
+
+  /**
+   * Creates a named volume with labels. Both engines answer a create of an existing name with
+   * that volume unchanged, so what is returned is the volume as it now is: one created by
+   * someone else in the meantime keeps its own labels, for the caller to check.
+   */
+  async createVolume(name: string, labels: Record<string, string>, signal?: AbortSignal): Promise<VolumeInfo> {
+    await this.call(() => this.docker.createVolume({ Name: name, Labels: labels, abortSignal: signal } as object));
+    const volume = await this.inspectVolume(name, signal);
+    if (!volume) throw new AppError('NOT_FOUND', `No such volume: ${name}`);
+    return volume;
   }
 
   async startContainer(id: string, signal?: AbortSignal): Promise<void> {
