@@ -289,7 +289,10 @@ export class ContainerService {
       if (requester.scope) {
         for (const { source } of spec.volumes) if (!source.startsWith('/')) await this.claimVolume(source, requester.scope, signal);
       }
-      const id = await this.engine.createContainer(toCreateOptions(spec, cmd), signal);
+      const id = await this.engine.createContainer(toCreateOptions(spec, cmd), signal).catch((error: unknown) => {
+        // The engine's words name the container holding the name, by ID, whoever's it is.
+        throw error instanceof AppError && error.code === 'CONFLICT' ? conflict(`The name ${spec.name} is in use`) : error;
+      });
       try {
         await this.engine.startContainer(id, signal);
       } catch (error) {
