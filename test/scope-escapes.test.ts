@@ -55,7 +55,7 @@ const send = <T, V>(token: string, document: TypedDocumentNode<T, V>, variables:
   transports.http<T>(server.url, token, print(document), variables);
 
 /** Creates a sleeping busybox container as `token` and removes it after the file. */
-function createAs(token: string, input: Partial<CreateContainerInput> & { name?: string }) {
+function createAs(token: string, input: Partial<CreateContainerInput>) {
   const name = input.name ?? uniqueName('esc');
   containers.push(name);
   return send(token, CreateContainer, {
@@ -63,7 +63,7 @@ function createAs(token: string, input: Partial<CreateContainerInput> & { name?:
   });
 }
 
-async function createOkAs(token: string, input: Partial<CreateContainerInput> & { name?: string } = {}) {
+async function createOkAs(token: string, input: Partial<CreateContainerInput> = {}) {
   const result = await createAs(token, input);
   if (!result.data) throw new Error(`create failed: ${JSON.stringify(result.errors)}`);
   return result.data.createContainer;
