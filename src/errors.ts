@@ -67,11 +67,18 @@ interface EngineErrorShape {
   message?: string;
 }
 
+/**
+ * Engine messages name containers, images and volumes by ID ("already in use by container
+ * <64 hex>"); an ID, or even its first 12 characters, is a reference to something that may lie
+ * outside the caller's scope, so none reaches a client.
+ */
+const withheldIds = (text: string) => text.replace(/(sha256:)?\b[0-9a-f]{12,64}\b/g, '(ID withheld)');
+
 function engineMessage(error: EngineErrorShape): string {
   const fromJson = error.json && typeof error.json === 'object' ? error.json.message : undefined;
   const text = fromJson ?? error.message ?? 'engine error';
   // docker-modem prefixes "(HTTP code 404) no such container - "; keep only the engine's words.
-  return text.replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, '').trim();
+  return withheldIds(text.replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, '').trim());
 }
 
 /**

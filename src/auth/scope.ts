@@ -18,7 +18,7 @@ export const scopeSchema = z
   .strict()
   .refine((s) => s.name !== undefined || (s.labels?.length ?? 0) > 0, 'a scope needs a name pattern or labels');
 
-/** What a scope needs to know of a container (or of an engine event about one). */
+/** What a scope needs to know of a container (or of an engine event about one), or of a named volume. */
 export interface ScopedContainer {
   name: string;
   labels: Record<string, string>;

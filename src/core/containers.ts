@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import type { ContainerPolicy, Requester } from './policy.js';
+import type { ContainerPolicy, Requester, RequesterScope } from './policy.js';
 import { splitShellWords } from './shellwords.js';
 import {
   absolutePath,
@@ -206,7 +206,17 @@ export const createContainerInput = z.object({
   command: z.union([z.string().min(1).max(64 * 1024), argv]).optional(),
   env: z.record(envName, envValue).default({}),
   ports: z.array(portInput).max(100).default([]),
-  volumes: z.array(volumeInput).max(50).default([]),
+  volumes: z
+    .array(volumeInput)
+    .max(50)
+    .default([])
+    .superRefine((volumes, ctx) => {
+      const seen = new Set<string>();
+      for (const [index, { target }] of volumes.entries()) {
+        if (seen.has(target)) ctx.addIssue({ code: 'custom', path: [index, 'target'], message: `${target} is the target of another volume` });
+        seen.add(target);
+      }
+    }),
   user: processUser.optional(),
   workdir: absolutePath.optional(),
   labels: z.record(labelKey, labelValue).default({}),
@@ -255,8 +265,8 @@ export class ContainerService {
     const id = parseInput(containerRef, ref);
     let pending = this.inspecting.get(id);
     if (!pending) {
-      pending = this.pool
-        .read.run((signal) => this.engine.inspectContainer(id, signal))
+      pending = this.pool.read
+        .run((signal) => this.engine.inspectContainer(id, signal))
         .then(fromInspect)
         .finally(() => this.inspecting.delete(id));
       this.inspecting.set(id, pending);
@@ -276,7 +286,13 @@ export class ContainerService {
       if (!(await this.engine.imageExists(spec.image, signal))) {
         throw notFound(`No such image: ${spec.image} (images are not pulled; build or import it first)`);
       }
-      const id = await this.engine.createContainer(toCreateOptions(spec, cmd), signal);
+      if (requester.scope) {
+        for (const { source } of spec.volumes) if (!source.startsWith('/')) await this.claimVolume(source, requester.scope, signal);
+      }
+      const id = await this.engine.createContainer(toCreateOptions(spec, cmd), signal).catch((error: unknown) => {
+        // The engine's words name the container holding the name, by ID, whoever's it is.
+        throw error instanceof AppError && error.code === 'CONFLICT' ? conflict(`The name ${spec.name} is in use`) : error;
+      });
       try {
         await this.engine.startContainer(id, signal);
       } catch (error) {
@@ -285,6 +301,19 @@ export class ContainerService {
       }
       return fromInspect(await this.engine.inspectContainer(id, signal));
     });
+  }
+
+  /**
+   * Makes sure a scoped requester mounts only a named volume of its own scope, creating a missing
+   * one with the scope's labels. Any other is NOT_FOUND, like a container out of scope, and a
+   * name outside the scope's pattern is refused before the engine is asked, so the answer never
+   * tells whether such a volume exists.
+   */
+  private async claimVolume(name: string, scope: RequesterScope, signal: AbortSignal): Promise<void> {
+    const missing = () => notFound(`No such volume: ${name}`);
+    if (!scope.allowsName(name)) throw missing();
+    const volume = (await this.engine.inspectVolume(name, signal)) ?? (await this.engine.createVolume(name, scope.labels, signal));
+    if (!scope.allows(volume)) throw missing();
   }
 
   async start(ref: string): Promise<ContainerModel> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Engine, ExecOutcome } from '../engine/engine.js';
+import { engineReadsRefAlike, isContainerIdRef, type Engine, type ExecOutcome } from '../engine/engine.js';
 import { EngineProcess, type ProcessLost } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { OrphanReaper } from '../engine/reaper.js';
@@ -69,8 +69,6 @@ export const toArgv = (command: string | string[]): string[] =>
 
 /** Seconds the pool waits beyond an exec's own timeout, for the kill and the partial result. */
 const KILL_GRACE_MS = 5000;
-/** What an engine could take for a container ID (or its prefix): lowercase hex. */
-const ID_LIKE = /^[0-9a-f]+$/;
 
 /** Keeps the most recent executions in memory so they can be looked up after the fact. */
 export class ExecutionHistory {
@@ -113,19 +111,21 @@ export class ExecService {
     const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.write.defaultTimeoutMs;
     const id = parseInput(containerRef, ref);
-    // A reference that cannot be an ID is the container's exact name, and the exec's own inspect
+    // A reference that is not an ID is the container's exact name, and the exec's own inspect
     // gives its ID: the record then needs no inspect of the container (on Podman that takes the
-    // container's lock, and the exec ends later by as long). Otherwise the container is inspected
-    // while the process runs, not before, which adds nothing to the time an exec takes.
-    const knownName = ID_LIKE.test(id) ? null : id;
+    // container's lock, and the exec ends later by as long). A full ID is inspected while the
+    // process runs, not before, which adds nothing to the time an exec takes. A reference the
+    // engine would read otherwise (an ID prefix, which a name could shadow) is resolved first.
+    const knownName = isContainerIdRef(id) ? null : id;
     const execution = await this.pool.write.run(async (poolSignal) => {
       let inspection: Promise<ContainerModel> | undefined;
       const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
+      const target = engineReadsRefAlike(id) ? id : (await inspect()).id;
       const signal = AbortSignal.any([poolSignal, AbortSignal.timeout(timeoutMs)]);
       let outcome: ExecOutcome;
       try {
         outcome = await this.engine.exec(
-          id,
+          target,
           {
             argv: command,
             user: spec.user,

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { Engine } from '../engine/engine.js';
+import { isContainerIdRef, type Engine } from '../engine/engine.js';
 import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample, type Upstream, type UpstreamHandlers } from '../engine/live.js';
 import { followLogFile, readLogFile } from '../engine/logfile.js';
 import type { WorkerPool } from '../engine/pool.js';
@@ -463,7 +463,7 @@ export class LiveService {
     const containers = filter.containers && new Set(filter.containers);
     const actions = filter.actions && new Set(filter.actions);
     const wanted = (event: ContainerEvent) =>
-      (!containers || containers.has(event.name) || [...containers].some((ref) => event.id.startsWith(ref))) &&
+      (!containers || [...containers].some((ref) => (isContainerIdRef(ref) ? event.id.startsWith(ref) : event.name === ref))) &&
       (!actions || actions.has(event.action)) &&
       visible(event);
     return createSubscriber<ContainerEvent | StreamGap>(this.queueLimits<ContainerEvent>(() => null), (sink) =>

@@ -2,12 +2,19 @@ import { realpathSync } from 'node:fs';
 import type { ContainerPolicyConfig } from '../config.js';
 import { badInput, forbidden } from '../errors.js';
 
+/** What a requester's scope covers: containers and named volumes alike, by name and labels. */
+export interface RequesterScope {
+  labels: Record<string, string>;
+  allowsName(name: string): boolean;
+  allows(subject: { name: string; labels: Record<string, string> }): boolean;
+}
+
 /** Who creates a container, as far as the policy cares. */
 export interface Requester {
   /** Admins may use host-level options, when the policy allows them at all. */
   admin: boolean;
-  /** A scoped requester may create only containers its scope covers; they get its labels. */
-  scope: { labels: Record<string, string>; allowsName(name: string): boolean } | null;
+  /** A scoped requester may create only containers its scope covers, and mount only its own named volumes; they get its labels. */
+  scope: RequesterScope | null;
 }
 
 /** The parts of a container spec the policy reads and fills in. */

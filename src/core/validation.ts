@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z, type ZodType } from 'zod';
+import { isContainerIdRef } from '../engine/engine.js';
 import { fromZodError } from '../errors.js';
 
 /** Validates input at the service boundary; a failure is one BAD_USER_INPUT naming the fields. */
@@ -11,19 +12,20 @@ export function parseInput<T>(schema: ZodType<T>, input: unknown): T {
 
 const noControl = (value: string) => !/[\u0000-\u001f\u007f]/.test(value);
 
-/** A container name, full ID or unique ID prefix. */
+/** A container reference: a full ID or unique ID prefix when isContainerIdRef says so, else an exact name. */
 export const containerRef = z
   .string()
   .min(1, 'must not be empty')
   .max(255)
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a container name or ID');
 
-/** Names as the engines accept them. */
+/** Names as the engines accept them, except those a reference would read as an ID. */
 export const containerName = z
   .string()
-  .min(1)
+  .min(2)
   .max(128)
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must start with a letter or digit and use only [a-zA-Z0-9_.-]');
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must start with a letter or digit and use only [a-zA-Z0-9_.-]')
+  .refine((name) => !isContainerIdRef(name), 'must not look like a container ID (12 to 64 lowercase hex characters)');
 
 export const imageRef = z
   .string()

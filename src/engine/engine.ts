@@ -44,6 +44,28 @@ export interface PathStat {
   linkTarget: string;
 }
 
+const FULL_ID_LENGTH = 64;
+const CONTAINER_ID_REF = /^[0-9a-f]{12,64}$/;
+
+/**
+ * Whether a container reference is read as an ID (full, or a prefix of at least 12 lowercase hex
+ * characters) rather than as a name. Names of that form are refused, so neither can pass for the
+ * other.
+ */
+export const isContainerIdRef = (ref: string) => CONTAINER_ID_REF.test(ref);
+
+/**
+ * Whether the engine reads a reference as podgraph does: a full ID (which both engines look up
+ * before names), or a reference no ID starts with (a character that is not lowercase hex), which
+ * can only be an exact name to them.
+ */
+export const engineReadsRefAlike = (ref: string) => (isContainerIdRef(ref) && ref.length === FULL_ID_LENGTH) || /[^0-9a-f]/.test(ref);
+
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
 /** Marks every process an exec starts, so a timed-out exec's whole tree can be found and killed. */
 export const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
 
@@ -102,15 +124,39 @@ export class Engine {
     }
   }
 
-  /** Accepts a name, a full ID or a unique ID prefix, as the engine does. */
+  /**
+   * Resolves a reference in the one order that no name can shadow (see isContainerIdRef): an
+   * ID-like reference is a full ID or a unique ID prefix and nothing else; any other is an exact
+   * name. The engines themselves match names before ID prefixes, so their answer is checked.
+   */
   async inspectContainer(ref: string, signal?: AbortSignal): Promise<Docker.ContainerInspectInfo> {
+    const missing = () => new AppError('NOT_FOUND', `No such container: ${ref}`);
+    const isId = isContainerIdRef(ref);
+    // Both engines look a full ID up before any name; a shorter prefix is found by listing.
+    const target = isId && ref.length < FULL_ID_LENGTH ? await this.idWithPrefix(ref, signal) : ref;
+    if (!target) throw missing();
+    let info: Docker.ContainerInspectInfo;
     try {
-      return await this.docker.getContainer(ref).inspect({ abortSignal: signal });
+      info = await this.docker.getContainer(target).inspect({ abortSignal: signal });
     } catch (error) {
       const mapped = fromEngineError(error);
-      if (mapped.code === 'NOT_FOUND') throw new AppError('NOT_FOUND', `No such container: ${ref}`);
-      throw mapped;
+      // A hex name the engine also tried as an ID prefix may fail as ambiguous: no such name either.
+      const unanswered = mapped.code === 'NOT_FOUND' || (!engineReadsRefAlike(target) && (mapped.code === 'BAD_USER_INPUT' || mapped.code === 'INTERNAL'));
+      throw unanswered ? missing() : mapped;
     }
+    const matches = isId ? info.Id.startsWith(ref) : info.Name.replace(/^\//, '') === ref;
+    if (!matches) throw missing();
+    return info;
+  }
+
+  /** The one container whose ID starts with `prefix`, or null when none or several do. */
+  private async idWithPrefix(prefix: string, signal?: AbortSignal): Promise<string | null> {
+    // Docker's id filter matches anywhere in the ID, so the prefix is checked here.
+    const listed = await this.call(() =>
+      this.docker.listContainers({ all: true, filters: JSON.stringify({ id: [prefix] }), abortSignal: signal } as object),
+    );
+    const found = listed.filter((c) => c.Id.startsWith(prefix));
+    return found.length === 1 ? found[0]!.Id : null;
   }
 
   async listContainers(labels: string[], signal?: AbortSignal): Promise<Docker.ContainerInfo[]> {
@@ -136,6 +182,30 @@ export class Engine {
   async createContainer(options: Docker.ContainerCreateOptions, signal?: AbortSignal): Promise<string> {
     const container = await this.call(() => this.docker.createContainer({ ...options, abortSignal: signal } as object));
     return container.id;
+  }
+
+  /** A named volume as the engine has it, or null when there is none. */
+  async inspectVolume(name: string, signal?: AbortSignal): Promise<VolumeInfo | null> {
+    try {
+      const info = await this.docker.getVolume(name).inspect({ abortSignal: signal } as object);
+      return { name: info.Name, labels: info.Labels ?? {} };
+    } catch (error) {
+      const mapped = fromEngineError(error);
+      if (mapped.code === 'NOT_FOUND') return null;
+      throw mapped;
+    }
+  }
+
+  /**
+   * Creates a named volume with labels. Both engines answer a create of an existing name with
+   * that volume unchanged, so what is returned is the volume as it now is: one created by
+   * someone else in the meantime keeps its own labels, for the caller to check.
+   */
+  async createVolume(name: string, labels: Record<string, string>, signal?: AbortSignal): Promise<VolumeInfo> {
+    await this.call(() => this.docker.createVolume({ Name: name, Labels: labels, abortSignal: signal } as object));
+    const volume = await this.inspectVolume(name, signal);
+    if (!volume) throw new AppError('NOT_FOUND', `No such volume: ${name}`);
+    return volume;
   }
 
   async startContainer(id: string, signal?: AbortSignal): Promise<void> {

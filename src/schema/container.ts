@@ -153,7 +153,7 @@ builder.queryFields((t) => ({
   container: t.field({
     type: ContainerRef,
     authScopes: { viewer: true },
-    args: { ref: t.arg.string({ required: true, description: 'Name, full ID or unique ID prefix.' }) },
+    args: { ref: t.arg.string({ required: true, description: 'Full ID or unique ID prefix (12 to 64 lowercase hex characters), else the exact name.' }) },
     resolve: (_, { ref }, ctx) => ctx.inspect(ref),
   }),
 }));

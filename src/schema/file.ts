@@ -47,6 +47,8 @@ export const FileRef = builder.objectRef<FileModel>('File').implement({
 builder.objectField(ContainerRef, 'file', (t) =>
   t.field({
     type: FileRef,
+    description: 'Read as root, so any file, /etc/shadow included: operator role, like writing.',
+    authScopes: { operator: true },
     args: { path: t.arg.string({ required: true, description: 'Absolute, normalised path.' }) },
     resolve: (c, { path }, ctx) => ctx.services.files.read(c.id, path),
   }),
