@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { globToRegExp } from '../core/policy.js';
+import { globToRegExp } from '../glob.js';
 
 /** `key=value`: the form labels take in a token's scope. */
 const labelPair = z

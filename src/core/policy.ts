@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import type { ContainerPolicyConfig } from '../config.js';
 import { badInput, forbidden } from '../errors.js';
+import { globToRegExp } from '../glob.js';
 
 /** What a requester's scope covers: containers and named volumes alike, by name and labels. */
 export interface RequesterScope {
@@ -37,10 +38,6 @@ export interface PolicySubject {
 }
 
 const HOST_OPTIONS = ['privileged', 'hostNetwork', 'hostPid', 'hostIpc'] as const;
-
-/** A pattern where `*` matches any run of characters and everything else matches itself. */
-export const globToRegExp = (pattern: string) =>
-  new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 
 const isUnder = (candidate: string, root: string) => root === '/' || candidate === root || candidate.startsWith(`${root}/`);
 

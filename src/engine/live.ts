@@ -1,18 +1,9 @@
 import type { Readable } from 'node:stream';
 import { fromEngineError, type AppError } from '../errors.js';
+import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
 import type { Engine } from './engine.js';
 import { frameReader, LineSplitter, type Frame, type Line, type StreamName } from './streams.js';
 
-/** A long-lived engine stream; `close` is safe at any time, also before it has connected. */
-export interface Upstream {
-  close(): void;
-}
-
-export interface UpstreamHandlers<T> {
-  data(item: T): void;
-  /** Called once when the stream ends on its own: cleanly, or with the engine's error. */
-  end(error?: AppError): void;
-}
 
 export interface EngineEvent {
   id: string;

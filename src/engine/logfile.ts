@@ -3,7 +3,8 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromEngineError, notFound, type AppError } from '../errors.js';
 import { StampParser } from '../streams/cursor.js';
-import type { StampedLine, Upstream, UpstreamHandlers } from './live.js';
+import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
+import type { StampedLine } from './live.js';
 import { LineSplitter, type StreamName } from './streams.js';
 
 /**

@@ -3,7 +3,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type GraphQLErrorOptions } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { audit } from '../auth/audit.js';
+import { audit } from '../core/audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import { ANONYMOUS } from '../auth/tokens.js';

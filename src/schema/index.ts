@@ -1,4 +1,4 @@
-import { withAuditLog } from '../auth/audit.js';
+import { withAuditLog } from './audit.js';
 import { builder } from './builder.js';
 import './scalars.js';
 import './container.js';

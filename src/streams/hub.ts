@@ -1,5 +1,5 @@
-import type { Upstream, UpstreamHandlers } from '../engine/live.js';
 import type { AppError } from '../errors.js';
+import type { Upstream, UpstreamHandlers } from './upstream.js';
 
 export interface Listener<T> {
   data(item: T): void;

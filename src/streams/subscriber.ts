@@ -1,4 +1,4 @@
-import { Repeater } from 'graphql-yoga';
+import { Repeater } from '@repeaterjs/repeater';
 
 /**
  * What a producer sees of one subscriber. Safe to call from any event listener: `push` never

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { audit } from '../../auth/audit.js';
+import { audit } from '../../core/audit.js';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { RateLimiter } from '../../auth/rate-limit.js';
 import { ANONYMOUS, hasRole } from '../../auth/tokens.js';

@@ -1,19 +1,7 @@
 import { defaultFieldResolver, type GraphQLField, type GraphQLSchema } from 'graphql';
+import { audit, type AuditArgs } from '../core/audit.js';
 import { fromEngineError } from '../errors.js';
-import type { Context } from '../schema/context.js';
-
-type Args = Record<string, unknown>;
-
-/** Which container (or terminal, execution…) an action is about; every other argument stays out of the log. */
-function subjectOf(args: Args): { container?: unknown; id?: unknown } {
-  const input = args.input as Args | undefined;
-  return { container: args.container ?? input?.name, id: args.id };
-}
-
-/** Writes one audit line (REST writes its own through here too). */
-export function audit(ctx: Context, action: string, args: Args, outcome: string): void {
-  ctx.logger.info({ audit: true, tokenId: ctx.principal.tokenId, role: ctx.principal.role, action, ...subjectOf(args), outcome }, `audit ${action} ${outcome}`);
-}
+import type { Context } from './context.js';
 
 /** Whether a field needs more than the viewer role (Pothos keeps the field's options in its extensions). */
 function isAction(field: GraphQLField<unknown, Context>): boolean {
@@ -22,7 +10,7 @@ function isAction(field: GraphQLField<unknown, Context>): boolean {
 }
 
 /** Runs an action and audits its outcome, success or error code. */
-function audited<R>(ctx: Context, action: string, args: Args, run: () => Promise<R>): Promise<R> {
+function audited<R>(ctx: Context, action: string, args: AuditArgs, run: () => Promise<R>): Promise<R> {
   return run().then(
     (result) => {
       audit(ctx, action, args, 'ok');
