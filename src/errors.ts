@@ -88,6 +88,8 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
   if (e.code === 'ABORT_ERR' || (error as Error)?.name === 'AbortError') {
     return new AppError('TIMEOUT', 'Operation aborted before it finished');
   }
+  // docker-modem encodes request values into the URL; only malformed client text fails that.
+  if (error instanceof URIError) return badInput('The request holds text that cannot be encoded');
   const message = engineMessage(e);
   const lower = message.toLowerCase();
   const missing = /no such (container|image|file|object)|not found|not known|could not find|does not exist/;
@@ -107,7 +109,8 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
       if (missing.test(lower)) return notFound(message);
       if (/already in use|is in use|already exists/.test(lower)) return conflict(message);
       if (/not running|is running/.test(lower)) return conflict(message);
-      if (/no such file or directory|invalid/.test(lower)) return badInput(message);
+      // Podman reports a malformed image reference ("repository name must be lowercase") as 500.
+      if (/no such file or directory|invalid|must be lowercase/.test(lower)) return badInput(message);
       break;
   }
   return new AppError('INTERNAL', message, { cause: error });
