@@ -10,15 +10,23 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, meaning: "The token's role, or the container policy, does not allow this." },
   NOT_FOUND: { status: 404, meaning: 'No such container, image, user or file.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The REST path exists but not with this HTTP method.' },
+  NOT_ACCEPTABLE: { status: 406, meaning: 'The Accept header allows no answer this request can have (a subscription over HTTP needs text/event-stream).' },
   TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },
   CONFLICT: { status: 409, meaning: 'The request contradicts current state: name in use, duplicate user, container running or not running.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size bound.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The request body is not of a type the endpoint reads (GraphQL takes application/json).' },
   RATE_LIMITED: { status: 429, meaning: 'Too many mutations or subscriptions for this token, or subscriptions on this connection; retryAfterSeconds says when to retry.' },
+  HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers are over the size bound.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Each code in the table has a status of its own, so an error answer's status tells its code. */
+export function codeOfStatus(status: number): ErrorCode | undefined {
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
+}
 
 export class AppError extends Error {
   constructor(

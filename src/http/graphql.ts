@@ -9,7 +9,7 @@ import type { RateLimiter } from '../auth/rate-limit.js';
 import { ANONYMOUS } from '../auth/tokens.js';
 import type { Config, QueryLimits } from '../config.js';
 import type { Services } from '../core/services.js';
-import { AppError, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
+import { AppError, codeOfStatus, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import type { Metrics, QueryLimit } from './metrics.js';
@@ -69,15 +69,21 @@ export function createErrorMask(logger: Logger, metrics: Pick<Metrics, 'errorAns
   };
 }
 
+/**
+ * A code from the table: the error's own if it has one, else the one of the HTTP status yoga gave
+ * it (405 is METHOD_NOT_ALLOWED), else BAD_USER_INPUT.
+ */
 function withKnownCode(error: GraphQLError, location: Partial<GraphQLErrorOptions> = error): GraphQLError {
-  const code = error.extensions?.code;
-  const known = typeof code === 'string' && code in ERROR_CODES;
+  const extensions = error.extensions ?? {};
+  const code = extensions.code;
+  const status = (extensions.http as { status?: number } | undefined)?.status;
+  const known = typeof code === 'string' && code in ERROR_CODES ? (code as ErrorCode) : undefined;
   return new GraphQLError(error.message, {
     nodes: location.nodes,
     source: location.source,
     positions: location.positions,
     path: location.path,
-    extensions: { ...error.extensions, code: known ? code : 'BAD_USER_INPUT' },
+    extensions: { ...extensions, code: known ?? (status && codeOfStatus(status)) ?? 'BAD_USER_INPUT' },
   });
 }
 
@@ -174,6 +180,27 @@ const useBodyLimit = (maxBytes: number, metrics: Metrics): Plugin => ({
   },
 });
 
+/** Why yoga refused a request before any GraphQL ran; it answers these with an empty body. */
+const EMPTY_REFUSALS: Partial<Record<number, (request: Request) => string>> = {
+  404: (request) => `No such path: ${new URL(request.url).pathname}; GraphQL is at /graphql, REST at /api/v1`,
+  406: () => 'Accept allows no answer this request can have: a subscription over HTTP needs text/event-stream (or use the WebSocket); a query or mutation, application/json',
+  415: (request) => `A GraphQL request body must be application/json, not ${request.headers.get('content-type') ?? 'of no stated type'}`,
+};
+
+/** Yoga's empty refusals (404, 406, 415) get the one error body and a code from the table. */
+const useCodedRefusals = (metrics: Metrics): Plugin => ({
+  onResponse: ({ request, response, setResponse, fetchAPI }) => {
+    const describe = EMPTY_REFUSALS[response.status];
+    const code = codeOfStatus(response.status);
+    if (!describe || !code || response.headers.get('content-type')) return;
+    const error = new AppError(code, describe(request));
+    metrics.errorAnswered(error.code);
+    const headers = new fetchAPI.Headers(response.headers);
+    headers.set('content-type', 'application/json; charset=utf-8');
+    setResponse(new fetchAPI.Response(graphqlErrorBody(error), { status: response.status, headers }));
+  },
+});
+
 export interface GraphQLSecurity {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
@@ -196,6 +223,7 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     maskedErrors: { maskError: mask },
     plugins: [
       useBodyLimit(config.maxBodyBytes, metrics),
+      useCodedRefusals(metrics),
       useValidationErrorCodes(metrics),
       useQueryLimits(config.queryLimits, metrics),
       ...(config.introspection ? [] : [useNoIntrospection()]),
