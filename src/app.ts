@@ -9,6 +9,7 @@ import { Engine } from './engine/engine.js';
 import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
+import { answerClientError } from './http/client-error.js';
 import { createErrorMask, createGraphQLHandler, graphqlErrorBody } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { originAllowed } from './http/origin.js';
@@ -55,6 +56,8 @@ export function createApp(config: Config, logger: Logger): App {
     logger,
     metrics,
   });
+  // Node answers what its parser refuses (a 70 KB URL: 431) with no body; ours carries a code.
+  server.on('clientError', (error, socket) => answerClientError(error, socket, metrics));
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -10,15 +10,23 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, meaning: "The token's role, or the container policy, does not allow this." },
   NOT_FOUND: { status: 404, meaning: 'No such container, image, user or file.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The REST path exists but not with this HTTP method.' },
+  NOT_ACCEPTABLE: { status: 406, meaning: 'The Accept header allows no answer this request can have (a subscription over HTTP needs text/event-stream).' },
   TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },
   CONFLICT: { status: 409, meaning: 'The request contradicts current state: name in use, duplicate user, container running or not running.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size bound.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The request body is not of a type the endpoint reads (GraphQL takes application/json).' },
   RATE_LIMITED: { status: 429, meaning: 'Too many mutations or subscriptions for this token, or subscriptions on this connection, or more engine work than MAX_QUEUE_WAIT admits; retryAfterSeconds says when to retry.' },
+  HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers are over the size bound.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Each code in the table has a status of its own, so an error answer's status tells its code. */
+export function codeOfStatus(status: number): ErrorCode | undefined {
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
+}
 
 export class AppError extends Error {
   constructor(
@@ -95,6 +103,8 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
   if (e.code === 'ABORT_ERR' || (error as Error)?.name === 'AbortError') {
     return new AppError('TIMEOUT', 'Operation aborted before it finished');
   }
+  // docker-modem encodes request values into the URL; only malformed client text fails that.
+  if (error instanceof URIError) return badInput('The request holds text that cannot be encoded');
   const message = engineMessage(e);
   const lower = message.toLowerCase();
   const missing = /no such (container|image|file|object)|not found|not known|could not find|does not exist/;
@@ -113,8 +123,9 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
       // Podman reports several "not found" and "in use" cases as 500.
       if (missing.test(lower)) return notFound(message);
       if (/already in use|is in use|already exists/.test(lower)) return conflict(message);
-      if (/not running|is running/.test(lower)) return conflict(message);
-      if (/no such file or directory|invalid/.test(lower)) return badInput(message);
+      if (/not running|is running|state improper/.test(lower)) return conflict(message);
+      // Podman reports a malformed image reference ("repository name must be lowercase") as 500.
+      if (/no such file or directory|invalid|must be lowercase/.test(lower)) return badInput(message);
       break;
   }
   return new AppError('INTERNAL', message, { cause: error });

@@ -118,6 +118,12 @@ describe('containers', async () => {
       { image: BUSYBOX_IMAGE, name: uniqueName('x'), env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] },
       { image: BUSYBOX_IMAGE, name: uniqueName('x'), memoryBytes: 1024 },
       { image: BUSYBOX_IMAGE, name: uniqueName('x'), workdir: 'tmp' },
+      { image: BUSYBOX_IMAGE, name: uniqueName('x'), command: '\ud800' },
+      { image: 'NaN', name: uniqueName('x') },
+      { image: 'Busybox', name: uniqueName('x') },
+      { image: BUSYBOX_IMAGE, name: uniqueName('x'), cpus: 0.001 },
+      { image: BUSYBOX_IMAGE, name: uniqueName('x'), user: '-1' },
+      { image: BUSYBOX_IMAGE, name: uniqueName('x'), user: '0:2147483648' },
     ];
     for (const input of bad) {
       const result = await server.execute(CreateContainer, { input });

@@ -129,6 +129,8 @@ describe('exec', async () => {
       { args: ['echo', 'nul\u0000byte'] },
       { command: 'true', workdir: 'relative' },
       { command: 'true', user: 'bad user' },
+      { command: 'true', user: '-u' },
+      { command: 'true', user: '2147483648' },
       { command: 'true', timeoutSeconds: 0 },
       { command: 'true', timeoutSeconds: 100000 },
       { command: 'true', env: [{ name: '1X', value: 'y' }] },

@@ -102,6 +102,8 @@ describe('files', async () => {
       { path: '/tmp/x', content: 'x', mode: 0o10000 },
       { path: '/tmp/x', content: 'x', mode: -1 },
       { path: '/tmp/x', content: 'x', owner: 'a b' },
+      { path: '/tmp/x', content: 'x', owner: '262144' },
+      { path: '/tmp/x', content: 'x', owner: '0:262144' },
       { path: '/tmp/x', content: 'x'.repeat(64 * 1024 + 1) },
     ];
     for (const input of bad) {

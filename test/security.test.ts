@@ -357,6 +357,27 @@ describe('query limits and introspection', () => {
     expect(new Set(codes(refused))).toEqual(new Set(['BAD_USER_INPUT']));
   });
 
+  it('counts introspection in the depth limit', async () => {
+    const deepSchema = `{ __schema { types { fields { type ${'{ ofType '.repeat(36)}{ name }${' }'.repeat(36)} } } } }`;
+    for (const transport of TRANSPORTS) {
+      const result = await transports[transport](server.url, TOKENS.viewer, deepSchema);
+      expect(result.errors?.map((e) => [e.extensions?.code, e.extensions?.limit])).toEqual([['BAD_USER_INPUT', 'max_depth']]);
+    }
+  });
+
+  it('makes list sizes count in the cost: 20 × logs(tail: 10000) is refused before it runs, one is not', async () => {
+    const logs = (tail: string) => `container(ref: "pgt-no-such-container") { logs(tail: ${tail}) { message } }`;
+    const twenty = (tail: string) => Array.from({ length: 20 }, (_, i) => `a${i}: ${logs(tail)}`).join(' ');
+    for (const transport of TRANSPORTS) {
+      for (const [query, variables] of [[`{ ${twenty('10000')} }`], [`query ($t: Int) { ${twenty('$t')} }`, { t: 10000 }]] as const) {
+        const result = await transports[transport](server.url, TOKENS.viewer, query, variables);
+        expect(result.errors?.map((e) => [e.extensions?.code, e.extensions?.limit]), transport).toEqual([['BAD_USER_INPUT', 'max_cost']]);
+      }
+      // Within the cost, it runs: the container is what is missing.
+      expect(codes(await transports[transport](server.url, TOKENS.viewer, `{ ${logs('10000')} }`))).toEqual(['NOT_FOUND']);
+    }
+  });
+
   it('serves GraphiQL only when enabled', async () => {
     const page = (url: string) => fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
     expect(await (await page(server.url)).text()).toContain('GraphiQL');

@@ -221,7 +221,7 @@ export const createContainerInput = z.object({
   workdir: absolutePath.optional(),
   labels: z.record(labelKey, labelValue).default({}),
   memoryBytes: z.number().int().min(6 * 1024 * 1024, 'must be at least 6 MiB').max(2 ** 40).optional(),
-  cpus: z.number().positive().max(1024).optional(),
+  cpus: z.number().min(0.01, 'must be at least 0.01').max(1024).optional(),
   pidsLimit: z.number().int().min(1).max(4_194_304).optional(),
   init: z.boolean().default(true),
   tty: z.boolean().default(false),

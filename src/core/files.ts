@@ -6,7 +6,7 @@ import type { WorkerPool } from '../engine/pool.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { ContainerService } from './containers.js';
-import { containerRef, filePath, parseInput } from './validation.js';
+import { containerRef, filePath, idsAtMost, parseInput } from './validation.js';
 
 export type FileType = 'FILE' | 'DIRECTORY' | 'SYMLINK' | 'OTHER';
 
@@ -28,7 +28,12 @@ export const writeFileInput = z.object({
   encoding: z.enum(['UTF8', 'BASE64']).default('UTF8'),
   mode: z.number().int().min(0).max(0o7777).default(0o644),
   /** `user`, `user:group`, `uid` or `uid:gid`, resolved in the container's own account files. */
-  owner: z.string().regex(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, 'must be user, user:group, uid or uid:gid').optional(),
+  owner: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, 'must be user, user:group, uid or uid:gid')
+    // The archive's tar headers hold ids of six octal digits.
+    .refine(idsAtMost(0o777777), 'a numeric uid or gid must be at most 262143')
+    .optional(),
   createParents: z.boolean().default(true),
 });
 export type WriteFileInput = z.input<typeof writeFileInput>;

@@ -1,13 +1,44 @@
 import path from 'node:path';
 import { z, type ZodType } from 'zod';
 import { isContainerIdRef } from '../engine/engine.js';
-import { fromZodError } from '../errors.js';
+import { fromZodError, invalidFields } from '../errors.js';
 
-/** Validates input at the service boundary; a failure is one BAD_USER_INPUT naming the fields. */
+/**
+ * Validates input at the service boundary; a failure is one BAD_USER_INPUT naming the fields.
+ * Lone surrogates are refused in every string and key first: they cannot be encoded as UTF-8,
+ * so no engine call, file or URL could carry them.
+ */
 export function parseInput<T>(schema: ZodType<T>, input: unknown): T {
+  const malformed = loneSurrogatePath(input);
+  if (malformed) throw invalidFields([{ field: malformed.join('.') || '(input)', message: 'must not contain a lone UTF-16 surrogate' }]);
   const result = schema.safeParse(input);
   if (!result.success) throw fromZodError(result.error);
   return result.data;
+}
+
+/** A surrogate code unit without its pair (with the u flag, a pair is one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Where in `value` (strings, arrays and plain objects, keys included) the first lone surrogate is. */
+function loneSurrogatePath(value: unknown, at: (string | number)[] = []): (string | number)[] | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? at : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = loneSurrogatePath(item, [...at, index]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const prototype = Object.getPrototypeOf(value);
+  // GraphQL's input objects have no prototype; Dates and Buffers are not client text.
+  if (prototype !== Object.prototype && prototype !== null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key)) return [...at, key];
+    const found = loneSurrogatePath(item, [...at, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 const noControl = (value: string) => !/[\u0000-\u001f\u007f]/.test(value);
@@ -27,11 +58,22 @@ export const containerName = z
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must start with a letter or digit and use only [a-zA-Z0-9_.-]')
   .refine((name) => !isContainerIdRef(name), 'must not look like a container ID (12 to 64 lowercase hex characters)');
 
+/*
+ * The engines' image reference grammar (distribution/reference): an optional registry host
+ * (with a dot or a port, or localhost), lowercase path components, an optional tag and digest.
+ */
+const hostComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const registry = `(?:${hostComponent}(?:\\.${hostComponent})+(?::[0-9]+)?|${hostComponent}:[0-9]+|localhost)`;
+const pathComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${registry}/)?${pathComponent}(?:/${pathComponent})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+
 export const imageRef = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/, 'must be an image reference such as debian:bookworm');
+  .regex(IMAGE_REFERENCE, 'must be an image reference such as debian:bookworm (lowercase repository, optional registry, :tag and @sha256:digest)');
 
 /** An absolute, already normalised path: no `..`, `.`, doubled or trailing slashes, no NUL. */
 export const absolutePath = z
@@ -69,12 +111,16 @@ export const argv = z
   .min(1, 'must have at least one word')
   .max(4096);
 
-/** A user for processes: a name, a uid, or user:group. */
+/** Whether every numeric part of `user[:group]` is an id no larger than `max`. */
+export const idsAtMost = (max: number) => (owner: string) => owner.split(':').every((part) => !/^\d+$/.test(part) || Number(part) <= max);
+
+/** A user for processes: a name, a uid, or user:group; never starting with "-" (an option to the engine's tools). */
 export const processUser = z
   .string()
   .min(1)
   .max(65)
-  .regex(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, 'must be a user name or uid, optionally with :group');
+  .regex(/^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*(:[a-zA-Z0-9_.][a-zA-Z0-9_.-]*)?$/, 'must be a user name or uid, optionally with :group, not starting with "-"')
+  .refine(idsAtMost(2 ** 31 - 1), 'a numeric uid or gid must be at most 2147483647');
 
 export const labelKey = z.string().min(1).max(256).refine(noControl, 'must not contain control characters');
 export const labelValue = z.string().max(4096).refine(noControl, 'must not contain control characters');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type GraphQLErrorOptions } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type GraphQLErrorOptions } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { audit } from '../core/audit.js';
@@ -9,10 +9,11 @@ import type { RateLimiter } from '../auth/rate-limit.js';
 import { ANONYMOUS } from '../auth/tokens.js';
 import type { Config, QueryLimits } from '../config.js';
 import type { Services } from '../core/services.js';
-import { AppError, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
+import { AppError, badInput, codeOfStatus, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import type { Metrics, QueryLimit } from './metrics.js';
+import { operationCost } from './query-cost.js';
 import { useSharedBatchResults } from './shared-results.js';
 
 /**
@@ -69,15 +70,21 @@ export function createErrorMask(logger: Logger, metrics: Pick<Metrics, 'errorAns
   };
 }
 
+/**
+ * A code from the table: the error's own if it has one, else the one of the HTTP status yoga gave
+ * it (405 is METHOD_NOT_ALLOWED), else BAD_USER_INPUT.
+ */
 function withKnownCode(error: GraphQLError, location: Partial<GraphQLErrorOptions> = error): GraphQLError {
-  const code = error.extensions?.code;
-  const known = typeof code === 'string' && code in ERROR_CODES;
+  const extensions = error.extensions ?? {};
+  const code = extensions.code;
+  const status = (extensions.http as { status?: number } | undefined)?.status;
+  const known = typeof code === 'string' && code in ERROR_CODES ? (code as ErrorCode) : undefined;
   return new GraphQLError(error.message, {
     nodes: location.nodes,
     source: location.source,
     positions: location.positions,
     path: location.path,
-    extensions: { ...error.extensions, code: known ? code : 'BAD_USER_INPUT' },
+    extensions: { ...extensions, code: known ?? (status && codeOfStatus(status)) ?? 'BAD_USER_INPUT' },
   });
 }
 
@@ -100,9 +107,10 @@ const useNoIntrospection = (): Plugin => ({
 });
 
 /**
- * graphql-armor: bounds on depth, aliases, directives, tokens and cost, before anything executes.
- * A refusal names its limit (extensions.limit) and is counted; it is thrown, not cached, so a
- * repeated query is refused and counted again. maskError counts it among the errors.
+ * graphql-armor: bounds on depth (introspection included, fragments counted by the fields they
+ * hold), aliases, directives and tokens, before anything executes. A refusal names its limit
+ * (extensions.limit) and is counted; it is thrown, not cached, so a repeated query is refused and
+ * counted again. maskError counts it among the errors.
  */
 const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
   const naming = (limit: QueryLimit) => ({
@@ -114,12 +122,31 @@ const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
     ],
   });
   return EnvelopArmorPlugin({
-    maxDepth: { n: limits.maxDepth, ...naming('max_depth') },
+    maxDepth: { n: limits.maxDepth, ignoreIntrospection: false, flattenFragments: true, ...naming('max_depth') },
     maxAliases: { n: limits.maxAliases, ...naming('max_aliases') },
     maxDirectives: { n: limits.maxDirectives, ...naming('max_directives') },
     maxTokens: { n: limits.maxTokens, ...naming('max_tokens') },
-    costLimit: { maxCost: limits.maxCost, ...naming('max_cost') },
+    // The cost is bounded by useQueryCost, which reads the sizes lists are asked for.
+    costLimit: { enabled: false },
   }) as Plugin;
+};
+
+/**
+ * Refuses an operation whose cost (operationCost: objects it may return, list sizes included)
+ * is over MAX_QUERY_COST, before it executes, on every transport; named and counted like the
+ * other query limits.
+ */
+const useQueryCost = (maxCost: number, metrics: Metrics, mask: (error: unknown) => Error): Plugin => {
+  const check = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: { errors: Error[] }) => void }) => {
+    const operation = getOperationAST(args.document, args.operationName);
+    if (!operation) return;
+    const cost = operationCost(args.schema, args.document, operation, (args.variableValues ?? {}) as Record<string, unknown>);
+    if (cost <= maxCost) return;
+    metrics.queryLimitRejected('max_cost');
+    const error = badInput(`Query cost ${cost} is over the limit of ${maxCost} (MAX_QUERY_COST); ask lists for fewer items`, { limit: 'max_cost' });
+    setResultAndStopExecution({ errors: [mask(error)] });
+  };
+  return { onExecute: check, onSubscribe: check };
 };
 
 /**
@@ -174,6 +201,27 @@ const useBodyLimit = (maxBytes: number, metrics: Metrics): Plugin => ({
   },
 });
 
+/** Why yoga refused a request before any GraphQL ran; it answers these with an empty body. */
+const EMPTY_REFUSALS: Partial<Record<number, (request: Request) => string>> = {
+  404: (request) => `No such path: ${new URL(request.url).pathname}; GraphQL is at /graphql, REST at /api/v1`,
+  406: () => 'Accept allows no answer this request can have: a subscription over HTTP needs text/event-stream (or use the WebSocket); a query or mutation, application/json',
+  415: (request) => `A GraphQL request body must be application/json, not ${request.headers.get('content-type') ?? 'of no stated type'}`,
+};
+
+/** Yoga's empty refusals (404, 406, 415) get the one error body and a code from the table. */
+const useCodedRefusals = (metrics: Metrics): Plugin => ({
+  onResponse: ({ request, response, setResponse, fetchAPI }) => {
+    const describe = EMPTY_REFUSALS[response.status];
+    const code = codeOfStatus(response.status);
+    if (!describe || !code || response.headers.get('content-type')) return;
+    const error = new AppError(code, describe(request));
+    metrics.errorAnswered(error.code);
+    const headers = new fetchAPI.Headers(response.headers);
+    headers.set('content-type', 'application/json; charset=utf-8');
+    setResponse(new fetchAPI.Response(graphqlErrorBody(error), { status: response.status, headers }));
+  },
+});
+
 export interface GraphQLSecurity {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
@@ -196,8 +244,10 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     maskedErrors: { maskError: mask },
     plugins: [
       useBodyLimit(config.maxBodyBytes, metrics),
+      useCodedRefusals(metrics),
       useValidationErrorCodes(metrics),
       useQueryLimits(config.queryLimits, metrics),
+      useQueryCost(config.queryLimits.maxCost, metrics, mask),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       useRateLimit(security.rateLimiter, mask),
       useSharedBatchResults(),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AppError, ERROR_CODES, fromEngineError, invalidFields, type ErrorCode, type FieldIssue } from '../../errors.js';
+import { AppError, fromEngineError, invalidFields, type ErrorCode, type FieldIssue } from '../../errors.js';
 
 /**
  * The `type` the original service reported: ValidationError for bad input, InternalError for
@@ -31,11 +31,6 @@ function withRestFieldNames(error: AppError): AppError {
       return { ...issue, field: [REST_FIELD_NAMES[first] ?? first, ...rest].join('.') };
     }),
   );
-}
-
-/** Each code in the table has a status of its own, so an error answer's status tells its code. */
-export function codeOfStatus(status: number): ErrorCode | undefined {
-  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
 }
 
 /**

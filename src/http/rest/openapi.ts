@@ -25,6 +25,7 @@ const ERROR_RESPONSES = {
   409: 'Conflict with the current state: name in use, duplicate user, container running (remove without force) or not running.',
   413: 'The request body is over the size bound (MAX_BODY_BYTES).',
   429: "The token used its burst of actions; the Retry-After header says when to retry.",
+  431: 'The request line and headers are over the server bound (16 KiB).',
   500: 'Unexpected failure; the message carries an id that the server log has (type InternalError).',
   503: 'The container engine cannot be reached.',
 } as const;
@@ -34,12 +35,12 @@ type ErrorStatus = keyof typeof ERROR_RESPONSES;
 const errorResponses = (statuses: ErrorStatus[]) =>
   Object.fromEntries(statuses.map((status) => [status, json(ERROR_RESPONSES[status], ref('Error'))]));
 
-/** Every route needs a token once tokens are configured. */
-const AUTH_ERRORS: ErrorStatus[] = [401, 403];
+/** Every route needs a token once tokens are configured, and any request may be over the header bound. */
+const EVERY_ROUTE_ERRORS: ErrorStatus[] = [401, 403, 431];
 
 /** The success answer plus the authentication errors and the given ones, all with the one error body. */
 function responses(description: string, schema: object, ...errors: ErrorStatus[]) {
-  return { 200: json(description, schema), ...errorResponses([...AUTH_ERRORS, ...errors]) };
+  return { 200: json(description, schema), ...errorResponses([...EVERY_ROUTE_ERRORS, ...errors]) };
 }
 
 const nameParameter = {
@@ -76,7 +77,7 @@ export const openApiDocument = {
         responses: {
           200: json('The engine answers.', ref('Healthy')),
           503: json('The engine cannot be reached.', ref('Unhealthy')),
-          ...errorResponses(AUTH_ERRORS),
+          ...errorResponses(EVERY_ROUTE_ERRORS),
         },
       },
     },

@@ -5,10 +5,10 @@ import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { RateLimiter } from '../../auth/rate-limit.js';
 import { ANONYMOUS, hasRole } from '../../auth/tokens.js';
 import type { Services } from '../../core/services.js';
-import { AppError, badInput, forbidden, fromEngineError, notFound } from '../../errors.js';
+import { AppError, badInput, codeOfStatus, forbidden, fromEngineError, notFound } from '../../errors.js';
 import { contextFor } from '../../schema/context.js';
 import type { Metrics } from '../metrics.js';
-import { codeOfStatus, errorBody, toRestError } from './errors.js';
+import { errorBody, toRestError } from './errors.js';
 import { readJsonObject } from './request.js';
 import { ROUTES, type RestResult, type Route } from './routes.js';
 
