@@ -10,11 +10,12 @@ import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { answerClientError } from './http/client-error.js';
-import { createErrorMask, createGraphQLHandler, graphqlErrorBody } from './http/graphql.js';
+import { createErrorMask, createGraphQLHandler } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { originAllowed } from './http/origin.js';
-import { errorBody } from './http/rest/errors.js';
-import { createRestHandler, isRestPath } from './http/rest/router.js';
+import { refusalBody } from './http/refusal.js';
+import { isRestPath } from './http/rest/paths.js';
+import { createRestHandler } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
 
 /** How long shutdown lets terminal watchers and exec stream subscribers receive their last event. */
@@ -97,6 +98,5 @@ export function createApp(config: Config, logger: Logger): App {
 function refuseOrigin(req: IncomingMessage, res: ServerResponse, metrics: Metrics): void {
   const error = new AppError('FORBIDDEN', `Requests from ${req.headers.origin} are not allowed (CORS_ORIGINS)`);
   metrics.errorAnswered(error.code);
-  const body = isRestPath(req.url) ? JSON.stringify(errorBody(error)) : graphqlErrorBody(error);
-  res.writeHead(error.status, { 'content-type': 'application/json' }).end(body);
+  res.writeHead(error.status, { 'content-type': 'application/json' }).end(refusalBody(req.url, error));
 }

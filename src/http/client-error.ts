@@ -1,10 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../errors.js';
-import { graphqlErrorBody } from './graphql.js';
 import type { Metrics } from './metrics.js';
-import { errorBody } from './rest/errors.js';
-import { isRestPath } from './rest/router.js';
+import { refusalBody } from './refusal.js';
 
 /** What Node's HTTP parser refused, in the table's terms. */
 function refusalOf(error: NodeJS.ErrnoException): AppError {
@@ -33,7 +31,7 @@ export function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: B
   const refusal = refusalOf(error);
   metrics.errorAnswered(refusal.code);
   const target = /^[A-Z]+ (\S+)/.exec(error.rawPacket?.subarray(0, 200).toString('latin1') ?? '')?.[1];
-  const body = isRestPath(target) ? JSON.stringify(errorBody(refusal)) : graphqlErrorBody(refusal);
+  const body = refusalBody(target, refusal);
   socket.end(
     `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +

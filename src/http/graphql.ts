@@ -15,6 +15,7 @@ import { schema } from '../schema/index.js';
 import type { Metrics, QueryLimit } from './metrics.js';
 import { operationCost } from './query-cost.js';
 import { useSharedBatchResults } from './shared-results.js';
+import { graphqlErrorBody } from './refusal.js';
 
 /**
  * Every error leaves with a code from the table. Errors GraphQL itself raises (syntax,
@@ -40,9 +41,6 @@ export function maskError(logger: Logger) {
     return new GraphQLError(appError.message, { ...location, extensions: { code: appError.code, ...details, ...requestStatus(appError) } });
   };
 }
-
-/** A refusal answered before GraphQL runs (body bound, origin, metrics access), as GraphQL over HTTP words it. */
-export const graphqlErrorBody = (error: AppError) => JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] });
 
 /** Codes that refuse the whole request also set its HTTP status (yoga reads extensions.http). */
 const REQUEST_LEVEL_CODES: ReadonlySet<ErrorCode> = new Set(['UNAUTHENTICATED', 'RATE_LIMITED']);

@@ -3,7 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { bearerToken, type Authenticator } from '../auth/authenticator.js';
 import type { Services } from '../core/services.js';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors.js';
-import { graphqlErrorBody } from './graphql.js';
+import { graphqlErrorBody } from './refusal.js';
 
 /** Open client connections: all TCP connections, and those of them upgraded to WebSocket. */
 export type ConnectionCounts = () => { tcp: number; ws: number };

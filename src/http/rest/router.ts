@@ -9,14 +9,10 @@ import { AppError, badInput, codeOfStatus, forbidden, fromEngineError, notFound 
 import { contextFor } from '../../schema/context.js';
 import type { Metrics } from '../metrics.js';
 import { errorBody, toRestError } from './errors.js';
+import { REST_BASE } from './paths.js';
 import { readJsonObject } from './request.js';
 import { ROUTES, type RestResult, type Route } from './routes.js';
 
-/** The original service's base path; everything under it is REST, the rest is GraphQL's. */
-const REST_BASE = '/api/v1';
-
-export const isRestPath = (url: string | undefined): boolean =>
-  url !== undefined && (url === REST_BASE || url.startsWith(`${REST_BASE}/`) || url.startsWith(`${REST_BASE}?`));
 
 function decodeSegment(segment: string): string {
   try {
