@@ -1,34 +1,10 @@
 import type { Logger } from 'pino';
 import { connectionToken, bearerToken, type Authenticator } from '../auth/authenticator.js';
-import { hasRole, type Principal } from '../auth/tokens.js';
-import type { ScopedContainer } from '../auth/scope.js';
-import type { ContainerModel } from '../core/containers.js';
-import type { Requester } from '../core/policy.js';
 import type { Services } from '../core/services.js';
-import { notFound } from '../errors.js';
+import { sessionFor, type Session } from '../core/session.js';
 
-export interface Context {
-  services: Services;
-  logger: Logger;
-  /** Who is asking; ANONYMOUS (an admin) when authentication is off. */
-  principal: Principal;
-  /** The principal as the container policy sees it. */
-  requester: Requester;
-  /** Whether the principal's scope covers a container (for lists and events). */
-  inScope: (container: ScopedContainer) => boolean;
-  /**
-   * Per-request memo of container inspects, by the ref asked and the ID found, so several
-   * fields share one engine call. A container outside the principal's scope is NOT_FOUND, as
-   * if it did not exist.
-   */
-  inspect: (ref: string) => Promise<ContainerModel>;
-  /**
-   * The container reference an action should use: for a scoped token, the full ID of the
-   * container once it is known to be in scope (NOT_FOUND otherwise); else the ref as given, so
-   * the service validates it first.
-   */
-  scopedRef: (ref: string) => Promise<string>;
-}
+/** GraphQL's context is the request's session. */
+export type Context = Session;
 
 /** What the transports hand over: the HTTP request (HTTP, SSE) or the graphql-ws connectionParams (WS). */
 export interface InitialContext {
@@ -39,33 +15,5 @@ export interface InitialContext {
 /** The one place a request becomes a context: authenticates it (UNAUTHENTICATED otherwise) and scopes it. */
 export function createContext(services: Services, logger: Logger, authenticator: Authenticator, initial: InitialContext): Context {
   const token = initial.request ? bearerToken(initial.request.headers.get('authorization')) : connectionToken(initial.connectionParams);
-  return contextFor(services, logger, authenticator.authenticate(token));
-}
-
-/** The context of an authenticated principal; REST builds its requests' access from it too. */
-export function contextFor(services: Services, logger: Logger, principal: Principal): Context {
-  const inScope = (container: ScopedContainer) => !principal.scope || principal.scope.allows(container);
-  const cache = new Map<string, Promise<ContainerModel>>();
-  const inspect = (ref: string) => {
-    let pending = cache.get(ref);
-    if (!pending) {
-      pending = services.containers.get(ref).then((container) => {
-        if (!inScope(container)) throw notFound(`No such container: ${ref}`);
-        // Fields of a container found by name ask again by its ID (logs, terminals...).
-        cache.set(container.id, Promise.resolve(container));
-        return container;
-      });
-      cache.set(ref, pending);
-    }
-    return pending;
-  };
-  return {
-    services,
-    logger,
-    principal,
-    requester: { admin: hasRole(principal, 'admin'), scope: principal.scope },
-    inScope,
-    inspect,
-    scopedRef: async (ref) => (principal.scope ? (await inspect(ref)).id : ref),
-  };
+  return sessionFor(services, logger, authenticator.authenticate(token));
 }

@@ -6,7 +6,7 @@ import type { RateLimiter } from '../../auth/rate-limit.js';
 import { ANONYMOUS, hasRole } from '../../auth/tokens.js';
 import type { Services } from '../../core/services.js';
 import { AppError, badInput, codeOfStatus, forbidden, fromEngineError, notFound } from '../../errors.js';
-import { contextFor } from '../../schema/context.js';
+import { sessionFor } from '../../core/session.js';
 import type { Metrics } from '../metrics.js';
 import { errorBody, toRestError } from './errors.js';
 import { REST_BASE } from './paths.js';
@@ -82,7 +82,7 @@ export function createRestHandler(services: Services, logger: Logger, options: R
     }
 
     const { route, params } = match;
-    const ctx = contextFor(services, logger, options.authenticator.authenticate(bearerToken(req.headers.authorization)));
+    const ctx = sessionFor(services, logger, options.authenticator.authenticate(bearerToken(req.headers.authorization)));
     let body: Promise<Record<string, unknown>> | undefined;
     const handle = () => {
       const role = route.method === 'GET' ? 'viewer' : 'operator';

@@ -1,6 +1,6 @@
 import type { ContainerModel } from '../../core/containers.js';
 import { AppError } from '../../errors.js';
-import type { Context } from '../../schema/context.js';
+import type { Session } from '../../core/session.js';
 import { toAddUserInput, toCreateContainerInput, toExecInput, toWriteFileInput } from './bodies.js';
 import { errorBody, restTimestamp } from './errors.js';
 import { openApiDocument } from './openapi.js';
@@ -8,7 +8,7 @@ import { queryCount, queryFlag } from './request.js';
 
 export interface RestRequest {
   /** The authenticated principal's access: services, scope checks and policy requester. */
-  ctx: Context;
+  ctx: Session;
   params: Record<string, string>;
   query: URLSearchParams;
   /** The JSON object body; read only by the routes that take one. */

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import { hasRole, type Principal } from '../auth/tokens.js';
+import type { ScopedContainer } from '../auth/scope.js';
+import { notFound } from '../errors.js';
+import type { ContainerModel } from './containers.js';
+import type { Requester } from './policy.js';
+import type { Services } from './services.js';
+
+/** One request's caller, as every transport (GraphQL over HTTP, SSE and WebSocket; REST) hands it to the services. */
+export interface Session {
+  services: Services;
+  logger: Logger;
+  /** Who is asking; ANONYMOUS (an admin) when authentication is off. */
+  principal: Principal;
+  /** The principal as the container policy sees it. */
+  requester: Requester;
+  /** Whether the principal's scope covers a container (for lists and events). */
+  inScope: (container: ScopedContainer) => boolean;
+  /**
+   * Per-request memo of container inspects, by the ref asked and the ID found, so several
+   * fields share one engine call. A container outside the principal's scope is NOT_FOUND, as
+   * if it did not exist.
+   */
+  inspect: (ref: string) => Promise<ContainerModel>;
+  /**
+   * The container reference an action should use: for a scoped token, the full ID of the
+   * container once it is known to be in scope (NOT_FOUND otherwise); else the ref as given, so
+   * the service validates it first.
+   */
+  scopedRef: (ref: string) => Promise<string>;
+}
+
+/** The session of an authenticated principal. */
+export function sessionFor(services: Services, logger: Logger, principal: Principal): Session {
+  const inScope = (container: ScopedContainer) => !principal.scope || principal.scope.allows(container);
+  const cache = new Map<string, Promise<ContainerModel>>();
+  const inspect = (ref: string) => {
+    let pending = cache.get(ref);
+    if (!pending) {
+      pending = services.containers.get(ref).then((container) => {
+        if (!inScope(container)) throw notFound(`No such container: ${ref}`);
+        // Fields of a container found by name ask again by its ID (logs, terminals...).
+        cache.set(container.id, Promise.resolve(container));
+        return container;
+      });
+      cache.set(ref, pending);
+    }
+    return pending;
+  };
+  return {
+    services,
+    logger,
+    principal,
+    requester: { admin: hasRole(principal, 'admin'), scope: principal.scope },
+    inScope,
+    inspect,
+    scopedRef: async (ref) => (principal.scope ? (await inspect(ref)).id : ref),
+  };
+}
