@@ -14,7 +14,7 @@ const config: CodegenConfig = {
       config: {
         enumsAsTypes: true,
         useTypeImports: true,
-        scalars: { DateTime: 'string' },
+        scalars: { DateTime: 'string', FileMode: { input: 'string | number', output: 'number' } },
       },
     },
   },

@@ -101,6 +101,11 @@ describe('files', async () => {
       { path: '/tmp/x', content: 'not base64!', encoding: 'BASE64' as const },
       { path: '/tmp/x', content: 'x', mode: 0o10000 },
       { path: '/tmp/x', content: 'x', mode: -1 },
+      // Octal digits sent as a number: 600 would be 0o1130.
+      { path: '/tmp/x', content: 'x', mode: 600 },
+      { path: '/tmp/x', content: 'x', mode: '0800' },
+      { path: '/tmp/x', content: 'x', mode: '017777' },
+      { path: '/tmp/x', content: 'x', mode: 'rw-------' },
       { path: '/tmp/x', content: 'x', owner: 'a b' },
       { path: '/tmp/x', content: 'x', owner: '262144' },
       { path: '/tmp/x', content: 'x', owner: '0:262144' },
@@ -109,5 +114,15 @@ describe('files', async () => {
     for (const input of bad) {
       expect(await server.errorCode(WriteFile, { container: c.name, input }), JSON.stringify(input).slice(0, 80)).toBe('BAD_USER_INPUT');
     }
+  });
+
+  it('reads a mode as the octal people write: "0600", "600" and "0o600" are rw-------, as is 384', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    for (const mode of ['0600', '600', '0o600', 0o600]) {
+      const { writeFile } = await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/mode', content: 'x', mode } });
+      expect(writeFile.mode, String(mode)).toBe(0o600);
+    }
+    const refused = await server.execute(WriteFile, { container: c.name, input: { path: '/tmp/mode', content: 'x', mode: 644 } });
+    expect(refused.errors?.[0]?.message).toMatch(/"0600"/);
   });
 });

@@ -6,7 +6,7 @@ import type { WorkerPool } from '../engine/pool.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { ContainerService } from './containers.js';
-import { containerRef, filePath, idsAtMost, parseInput } from './validation.js';
+import { containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
 
 export type FileType = 'FILE' | 'DIRECTORY' | 'SYMLINK' | 'OTHER';
 
@@ -26,7 +26,7 @@ export const writeFileInput = z.object({
   path: filePath,
   content: z.string(),
   encoding: z.enum(['UTF8', 'BASE64']).default('UTF8'),
-  mode: z.number().int().min(0).max(0o7777).default(0o644),
+  mode: fileMode.default(0o644),
   /** `user`, `user:group`, `uid` or `uid:gid`, resolved in the container's own account files. */
   owner: z
     .string()

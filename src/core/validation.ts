@@ -124,3 +124,21 @@ export const processUser = z
 
 export const labelKey = z.string().min(1).max(256).refine(noControl, 'must not contain control characters');
 export const labelValue = z.string().max(4096).refine(noControl, 'must not contain control characters');
+
+/**
+ * Permission bits as people write them: an octal string ("0600", "600", "0o600"), or a number
+ * that is the bits' value (420 for 0644). A number above 0o777 is refused: it is almost always
+ * octal digits sent as a decimal number (600 would be 0o1130, sticky and world-writable).
+ */
+export const fileMode = z.union([
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(0o777, 'a number is read as the bits\' value, so 600 would mean 0o1130: send the octal string "0600" instead'),
+  z
+    .string()
+    .regex(/^(0o?)?[0-7]{1,5}$/, 'must be octal digits such as "0644"')
+    .transform((digits) => parseInt(digits.replace(/^0o/, ''), 8))
+    .refine((mode) => mode <= 0o7777, 'must be at most 07777'),
+]);

@@ -6,7 +6,7 @@ import type { Context } from './context.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
-  Scalars: { DateTime: { Input: Date; Output: Date } };
+  Scalars: { DateTime: { Input: Date; Output: Date }; FileMode: { Input: number | string; Output: number } };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: true;
   /** One scope per role; a role has the scopes of the roles below it. */

@@ -2,7 +2,7 @@ import type { FileModel } from '../core/files.js';
 import { badInput } from '../errors.js';
 import { builder } from './builder.js';
 import { ContainerRef, stripNulls } from './container.js';
-import { DateTimeScalar } from './scalars.js';
+import { DateTimeScalar, FileModeScalar } from './scalars.js';
 
 const FileEncodingEnum = builder.enumType('FileEncoding', { values: ['UTF8', 'BASE64'] as const });
 const FileTypeEnum = builder.enumType('FileType', { values: ['FILE', 'DIRECTORY', 'SYMLINK', 'OTHER'] as const });
@@ -59,7 +59,7 @@ const WriteFileInput = builder.inputType('WriteFileInput', {
     path: t.string({ description: 'Absolute, normalised path.' }),
     content: t.string({ description: 'May be empty.' }),
     encoding: t.field({ type: FileEncodingEnum, required: false, description: 'Of content; default UTF8.' }),
-    mode: t.int({ required: false, description: 'Permission bits; default 0644 (420).' }),
+    mode: t.field({ type: FileModeScalar, required: false, description: 'Permission bits; default "0644".' }),
     owner: t.string({ required: false, description: 'user, user:group, uid or uid:gid; default root.' }),
     createParents: t.boolean({ required: false, description: 'Create missing directories; default true.' }),
   }),

@@ -17,3 +17,16 @@ export const DateTimeScalar = builder.scalarType('DateTime', {
   parseValue: toDate,
   parseLiteral: (ast) => toDate(ast.kind === Kind.STRING ? ast.value : undefined),
 });
+
+function toFileMode(value: unknown): number | string {
+  if ((typeof value === 'number' && Number.isInteger(value)) || typeof value === 'string') return value;
+  throw new GraphQLError('FileMode must be an octal string such as "0644" or the bits as a number', { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+/** Checked by the service (core/validation.ts fileMode), so REST and GraphQL read modes alike. */
+export const FileModeScalar = builder.scalarType('FileMode', {
+  description: 'Permission bits: an octal string such as "0644" (or "644", "0o644"), or their value as a number (420); numbers above 511 are refused, as 600 would mean 0o1130.',
+  serialize: (value) => value,
+  parseValue: toFileMode,
+  parseLiteral: (ast) => toFileMode(ast.kind === Kind.INT ? Number(ast.value) : ast.kind === Kind.STRING ? ast.value : undefined),
+});
