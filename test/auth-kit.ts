@@ -119,7 +119,7 @@ export function containerMaker(url: string) {
     const name = uniqueName('sec');
     created.push(name);
     return sendAs(url, 'http', token, CreateContainer, {
-      input: { image: BUSYBOX_IMAGE, name, command: 'sleep 3600', ...input, labels: [{ name: TEST_LABEL, value: '1' }, ...(input.labels ?? [])] },
+      input: { image: BUSYBOX_IMAGE, name, command: 'sleep 3600', ...input, labels: [{ key: TEST_LABEL, value: '1' }, ...(input.labels ?? [])] },
     });
   };
   /** Creates and fails unless the container runs. */

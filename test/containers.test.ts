@@ -17,7 +17,7 @@ describe('containers', async () => {
 
   describe.each(TEST_IMAGES)('on $label', ({ image }) => {
     it('creates and starts, with the inspect details', async () => {
-      const c = await create(image, { env: [{ name: 'GREETING', value: 'hi there' }], labels: [{ name: 'lab', value: 'web-101' }] });
+      const c = await create(image, { env: [{ name: 'GREETING', value: 'hi there' }], labels: [{ key: 'lab', value: 'web-101' }] });
       expect(c.state).toBe('RUNNING');
       expect(c.id).toMatch(/^[0-9a-f]{64}$/);
       expect(c.shortId).toBe(c.id.slice(0, 12));
@@ -53,8 +53,8 @@ describe('containers', async () => {
   });
 
   it('lists running and stopped containers, filtered by state, name and label', async () => {
-    const running = await create(BUSYBOX_IMAGE, { labels: [{ name: 'listing', value: 'yes' }] });
-    const stopped = await create(BUSYBOX_IMAGE, { labels: [{ name: 'listing', value: 'yes' }] });
+    const running = await create(BUSYBOX_IMAGE, { labels: [{ key: 'listing', value: 'yes' }] });
+    const stopped = await create(BUSYBOX_IMAGE, { labels: [{ key: 'listing', value: 'yes' }] });
     await server.ok(StopContainer, { container: stopped.name });
 
     const all = (await server.ok(ContainersQuery, { filter: { labels: ['listing=yes'] } })).containers;
@@ -99,7 +99,7 @@ describe('containers', async () => {
     const name = uniqueName('orphan');
     const result = await server.execute(CreateContainer, {
       // Without init the engine itself execs the command, so the start fails.
-      input: { image: BUSYBOX_IMAGE, name, args: ['/no/such/binary'], init: false, labels: [{ name: TEST_LABEL, value: '1' }] },
+      input: { image: BUSYBOX_IMAGE, name, args: ['/no/such/binary'], init: false, labels: [{ key: TEST_LABEL, value: '1' }] },
     });
     expect(result.errors?.[0]?.extensions?.code).toMatch(/BAD_USER_INPUT|INTERNAL/);
     expect(await server.errorCode(ContainerQuery, { ref: name })).toBe('NOT_FOUND');

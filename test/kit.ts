@@ -142,7 +142,7 @@ export function containerFactory(server: TestServer) {
         command: 'sleep 3600',
         ...input,
         name,
-        labels: [{ name: TEST_LABEL, value: '1' }, ...(input.labels ?? [])],
+        labels: [{ key: TEST_LABEL, value: '1' }, ...(input.labels ?? [])],
       },
     });
     return createContainer;

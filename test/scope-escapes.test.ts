@@ -59,7 +59,7 @@ function createAs(token: string, input: Partial<CreateContainerInput>) {
   const name = input.name ?? uniqueName('esc');
   containers.push(name);
   return send(token, CreateContainer, {
-    input: { image: BUSYBOX_IMAGE, command: 'sleep 600', ...input, name, labels: [{ name: TEST_LABEL, value: '1' }] },
+    input: { image: BUSYBOX_IMAGE, command: 'sleep 600', ...input, name, labels: [{ key: TEST_LABEL, value: '1' }] },
   });
 }
 

@@ -79,7 +79,7 @@ const TerminalInput = graphql(`
   }
 `);
 
-const inside = await create('admin', { labels: [{ name: 'lab', value: LAB }] });
+const inside = await create('admin', { labels: [{ key: 'lab', value: LAB }] });
 const outside = await create('admin');
 
 describe('subscriptions and container scope', () => {
@@ -99,7 +99,7 @@ describe('subscriptions and container scope', () => {
     );
     try {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const later = { outside: await create('admin'), inside: await create('admin', { labels: [{ name: 'lab', value: LAB }] }) };
+      const later = { outside: await create('admin'), inside: await create('admin', { labels: [{ key: 'lab', value: LAB }] }) };
       const deadline = Date.now() + 10_000;
       while (!names.includes(later.inside.name) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(names).toContain(later.inside.name);

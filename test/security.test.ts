@@ -233,7 +233,7 @@ describe('roles', () => {
 });
 
 describe('container scope', async () => {
-  const inside = await createOk('admin', { labels: [{ name: 'lab', value: LAB }] });
+  const inside = await createOk('admin', { labels: [{ key: 'lab', value: LAB }] });
   const outside = await createOk('admin');
   const outsideExec = await send('http', 'admin', Exec, { container: outside.name, command: 'true' });
 
@@ -262,7 +262,7 @@ describe('container scope', async () => {
   });
 
   it('gives containers a scoped token creates its labels, so it keeps seeing them', async () => {
-    const mine = await createOk('scoped', { labels: [{ name: 'lab', value: 'other' }] });
+    const mine = await createOk('scoped', { labels: [{ key: 'lab', value: 'other' }] });
     expect(mine.labels).toContainEqual({ key: 'lab', value: LAB });
     expect((await send('http', 'scoped', Container, { ref: mine.name })).data?.container.id).toBe(mine.id);
   });
@@ -532,7 +532,7 @@ describe('rate limit', () => {
 
 describe('audit log', () => {
   it('writes one line per mutation with token, action, container and outcome, never a password', async () => {
-    const target = await createOk('admin', { labels: [{ name: 'lab', value: LAB }] });
+    const target = await createOk('admin', { labels: [{ key: 'lab', value: LAB }] });
     logLines.length = 0;
     await send('http', 'scoped', AddUser, { container: target.name, password: PASSWORD });
     await send('http', 'viewer', AddUser, { container: target.name, password: PASSWORD });

@@ -21,7 +21,7 @@ describe('typical client session', async () => {
     expect((await server.ok(HealthQuery)).health.healthy).toBe(true);
 
     const created = await server.ok(CreateContainer, {
-      input: { image, name, command: 'sleep 300', labels: [{ name: TEST_LABEL, value: '1' }] },
+      input: { image, name, command: 'sleep 300', labels: [{ key: TEST_LABEL, value: '1' }] },
     });
     expect(created.createContainer.state).toBe('RUNNING');
 

@@ -78,12 +78,20 @@ export const KeyValueInput = builder.inputType('KeyValueInput', {
   fields: (t) => ({ name: t.string(), value: t.string() }),
 });
 
-/** GraphQL lists of pairs become the record the services take; a repeated name is an error. */
-export function toRecord(pairs: ReadonlyArray<{ name: string; value: string }> | null | undefined): Record<string, string> {
+/** A label as Container.labels reads it, so a client writes and reads one shape. */
+const LabelInput = builder.inputType('LabelInput', {
+  fields: (t) => ({ key: t.string(), value: t.string() }),
+});
+
+type Pair = { name: string; value: string } | { key: string; value: string };
+
+/** GraphQL lists of pairs (env's names, labels' keys) become the record the services take; a repeated one is an error. */
+export function toRecord(pairs: ReadonlyArray<Pair> | null | undefined): Record<string, string> {
   const record: Record<string, string> = {};
-  for (const { name, value } of pairs ?? []) {
+  for (const pair of pairs ?? []) {
+    const name = 'key' in pair ? pair.key : pair.name;
     if (Object.hasOwn(record, name)) throw badInput(`"${name}" is given more than once`);
-    record[name] = value;
+    record[name] = pair.value;
   }
   return record;
 }
@@ -116,7 +124,7 @@ const CreateContainerInput = builder.inputType('CreateContainerInput', {
     volumes: t.field({ type: [VolumeInput], required: false }),
     user: t.string({ required: false }),
     workdir: t.string({ required: false }),
-    labels: t.field({ type: [KeyValueInput], required: false }),
+    labels: t.field({ type: [LabelInput], required: false }),
     memoryBytes: t.float({ required: false }),
     cpus: t.float({ required: false }),
     pidsLimit: t.int({ required: false }),
