@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, meaning: 'Too many mutations or subscriptions for this token, or subscriptions on this connection; retryAfterSeconds says when to retry.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
+  SHUTTING_DOWN: { status: 503, meaning: 'The server is shutting down: the operation was refused, or stopped and its processes killed.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -40,6 +41,7 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
+export const shuttingDown = () => new AppError('SHUTTING_DOWN', 'The server is shutting down; try again once it is back');
 
 export interface FieldIssue {
   field: string;

@@ -1,6 +1,8 @@
-import { AppError } from '../errors.js';
+import { AppError, shuttingDown } from '../errors.js';
 
 export type Work<T> = (signal: AbortSignal) => Promise<T>;
+
+const aborted = () => new AppError('TIMEOUT', 'Operation aborted before it finished');
 
 /**
  * Bounds how many engine operations run at once (MAX_WORKERS) and how long each may take.
@@ -11,6 +13,9 @@ export class WorkerPool {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly idleWaiters = new Set<() => void>();
+  private refusing = false;
+  /** Aborts every operation in flight, for the last step of a shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly size: number,
@@ -22,24 +27,60 @@ export class WorkerPool {
     return this.running + this.waiting.length;
   }
 
-  async run<T>(work: Work<T>, timeoutMs = this.defaultTimeoutMs): Promise<T> {
+  /**
+   * `cancel` is the caller's own: when it aborts (the client went away), the work's signal
+   * aborts too and the caller gets what the work makes of that, or TIMEOUT while still queued.
+   */
+  async run<T>(work: Work<T>, timeoutMs = this.defaultTimeoutMs, cancel?: AbortSignal): Promise<T> {
+    if (this.refusing) throw shuttingDown();
+    if (cancel?.aborted) throw aborted();
     const controller = new AbortController();
+    const abort = () => controller.abort();
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
+    let stop: (() => void) | undefined;
+    // Each rejects before it aborts the work, so the caller learns why, not that it was aborted.
+    const ended = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
         reject(new AppError('TIMEOUT', `Operation timed out after ${Math.round(timeoutMs / 100) / 10} s`));
+        abort();
       }, timeoutMs);
+      stop = () => {
+        reject(shuttingDown());
+        abort();
+      };
+      this.stopping.signal.addEventListener('abort', stop, { once: true });
     });
-    deadline.catch(() => undefined);
+    ended.catch(() => undefined);
+    cancel?.addEventListener('abort', abort, { once: true });
     try {
-      await Promise.race([this.acquire(controller.signal), deadline]);
+      await Promise.race([this.acquire(controller.signal), ended]);
+      // The caller left while the slot was being granted: the work never starts.
+      if (controller.signal.aborted) {
+        this.release();
+        throw aborted();
+      }
       const task = work(controller.signal).finally(() => this.release());
       task.catch(() => undefined);
-      return await Promise.race([task, deadline]);
+      return await Promise.race([task, ended]);
     } finally {
       clearTimeout(timer);
+      this.stopping.signal.removeEventListener('abort', stop!);
+      cancel?.removeEventListener('abort', abort);
     }
+  }
+
+  /** Shutdown, first step: new work is refused with SHUTTING_DOWN; what runs or waits carries on. */
+  refuseNew(): void {
+    this.refusing = true;
+  }
+
+  /**
+   * Shutdown, last step: every operation still running or waiting is stopped. Its caller gets
+   * SHUTTING_DOWN at once; its slot is freed once its work has wound down (drain tells when).
+   */
+  stopAll(): void {
+    this.refuseNew();
+    this.stopping.abort();
   }
 
   /** Resolves when nothing runs or waits, or after `timeoutMs`; true when idle. */
@@ -54,7 +95,7 @@ export class WorkerPool {
       const timer = setTimeout(() => {
         this.idleWaiters.delete(done);
         resolve(false);
-      }, timeoutMs);
+      }, Math.max(0, timeoutMs));
       this.idleWaiters.add(done);
     });
   }
@@ -64,16 +105,17 @@ export class WorkerPool {
       this.running++;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       const grant = () => {
         signal.removeEventListener('abort', withdraw);
         this.running++;
         resolve();
       };
-      // A caller that timed out while queued gives up its place without ever running.
+      // A caller that timed out or left while queued gives up its place without ever running.
       const withdraw = () => {
         const index = this.waiting.indexOf(grant);
         if (index !== -1) this.waiting.splice(index, 1);
+        reject(aborted());
         this.notifyIfIdle();
       };
       signal.addEventListener('abort', withdraw, { once: true });

@@ -54,4 +54,48 @@ describe('WorkerPool', () => {
     expect(ran).toBe(false);
     expect(await pool.drain(100)).toBe(true);
   });
+
+  it('aborts the work when the caller cancels, frees its slot once it has wound down, and withdraws a queued caller', async () => {
+    const pool = new WorkerPool(1, 10_000);
+    const leaving = new AbortController();
+    let started!: () => void;
+    const runs = new Promise<void>((resolve) => (started = resolve));
+    const running = pool.run(async (signal) => {
+      started();
+      await sleep(10_000, signal);
+      return signal.aborted ? 'stopped' : 'finished';
+    }, undefined, leaving.signal);
+    let ran = false;
+    const queued = pool.run(async () => {
+      ran = true;
+    }, undefined, leaving.signal);
+    const withdrawn = expect(queued).rejects.toMatchObject({ code: 'TIMEOUT' });
+    // Once the work runs: a caller that leaves before then never starts it.
+    await runs;
+    leaving.abort();
+    expect(await running).toBe('stopped');
+    await withdrawn;
+    expect(ran).toBe(false);
+    expect(await pool.drain(100)).toBe(true);
+    await expect(pool.run(async () => 'late', undefined, leaving.signal)).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('refuses new work once shutting down, then stops what still runs or waits with SHUTTING_DOWN', async () => {
+    const pool = new WorkerPool(1, 10_000);
+    let aborted = false;
+    const running = pool.run(async (signal) => {
+      await sleep(10_000, signal);
+      aborted = signal.aborted;
+    });
+    const queued = pool.run(async () => undefined);
+    pool.refuseNew();
+    await expect(pool.run(async () => undefined)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    pool.stopAll();
+    await Promise.all([
+      expect(running).rejects.toMatchObject({ code: 'SHUTTING_DOWN' }),
+      expect(queued).rejects.toMatchObject({ code: 'SHUTTING_DOWN' }),
+    ]);
+    expect(await pool.drain(1000)).toBe(true);
+    expect(aborted).toBe(true);
+  });
 });
