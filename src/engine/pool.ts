@@ -28,14 +28,15 @@ export class WorkerPool {
   }
 
   /**
-   * `cancel` is the caller's own: when it aborts (the client went away), the work's signal
-   * aborts too and the caller gets what the work makes of that, or TIMEOUT while still queued.
+   * `cancel` is the caller's own (its client went away): a caller still queued then gives up its
+   * place (TIMEOUT); work already running is its caller's to stop, which knows what to keep.
    */
   async run<T>(work: Work<T>, timeoutMs = this.defaultTimeoutMs, cancel?: AbortSignal): Promise<T> {
     if (this.refusing) throw shuttingDown();
     if (cancel?.aborted) throw aborted();
     const controller = new AbortController();
     const abort = () => controller.abort();
+    const queued = cancel ? AbortSignal.any([controller.signal, cancel]) : controller.signal;
     let timer: NodeJS.Timeout | undefined;
     let stop: (() => void) | undefined;
     // Each rejects before it aborts the work, so the caller learns why, not that it was aborted.
@@ -51,11 +52,10 @@ export class WorkerPool {
       this.stopping.signal.addEventListener('abort', stop, { once: true });
     });
     ended.catch(() => undefined);
-    cancel?.addEventListener('abort', abort, { once: true });
     try {
-      await Promise.race([this.acquire(controller.signal), ended]);
-      // The caller left while the slot was being granted: the work never starts.
-      if (controller.signal.aborted) {
+      await Promise.race([this.acquire(queued), ended]);
+      // Aborted while the slot was being granted: the work never starts.
+      if (queued.aborted) {
         this.release();
         throw aborted();
       }
@@ -65,7 +65,6 @@ export class WorkerPool {
     } finally {
       clearTimeout(timer);
       this.stopping.signal.removeEventListener('abort', stop!);
-      cancel?.removeEventListener('abort', abort);
     }
   }
 

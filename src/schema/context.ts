@@ -10,6 +10,11 @@ import { notFound } from '../errors.js';
 export interface Context {
   services: Services;
   logger: Logger;
+  /**
+   * Aborts when the client has gone away: its HTTP request closed before the answer, or its
+   * WebSocket operation was cancelled or its socket closed. Long operations stop on it.
+   */
+  signal: AbortSignal;
   /** Who is asking; ANONYMOUS (an admin) when authentication is off. */
   principal: Principal;
   /** The principal as the container policy sees it. */
@@ -30,20 +35,26 @@ export interface Context {
   scopedRef: (ref: string) => Promise<string>;
 }
 
-/** What the transports hand over: the HTTP request (HTTP, SSE) or the graphql-ws connectionParams (WS). */
+/**
+ * What the transports hand over: the HTTP request (HTTP, SSE), or the graphql-ws
+ * connectionParams with the operation's own cancel signal (WS).
+ */
 export interface InitialContext {
   request?: Request;
   connectionParams?: Readonly<Record<string, unknown>>;
+  signal?: AbortSignal;
 }
 
 /** The one place a request becomes a context: authenticates it (UNAUTHENTICATED otherwise) and scopes it. */
 export function createContext(services: Services, logger: Logger, authenticator: Authenticator, initial: InitialContext): Context {
   const token = initial.request ? bearerToken(initial.request.headers.get('authorization')) : connectionToken(initial.connectionParams);
-  return contextFor(services, logger, authenticator.authenticate(token));
+  const signal = initial.request?.signal ?? initial.signal;
+  if (!signal) throw new Error('A transport must hand over the client cancel signal');
+  return contextFor(services, logger, authenticator.authenticate(token), signal);
 }
 
 /** The context of an authenticated principal; REST builds its requests' access from it too. */
-export function contextFor(services: Services, logger: Logger, principal: Principal): Context {
+export function contextFor(services: Services, logger: Logger, principal: Principal, signal: AbortSignal): Context {
   const inScope = (container: ScopedContainer) => !principal.scope || principal.scope.allows(container);
   const cache = new Map<string, Promise<ContainerModel>>();
   const inspect = (ref: string) => {
@@ -62,6 +73,7 @@ export function contextFor(services: Services, logger: Logger, principal: Princi
   return {
     services,
     logger,
+    signal,
     principal,
     requester: { admin: hasRole(principal, 'admin'), scope: principal.scope },
     inScope,

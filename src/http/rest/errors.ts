@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AppError, ERROR_CODES, fromEngineError, invalidFields, type ErrorCode, type FieldIssue } from '../../errors.js';
+import { AppError, fromEngineError, invalidFields, type ErrorCode, type FieldIssue } from '../../errors.js';
 
 /**
  * The `type` the original service reported: ValidationError for bad input, InternalError for
@@ -33,11 +33,6 @@ function withRestFieldNames(error: AppError): AppError {
   );
 }
 
-/** Each code in the table has a status of its own, so an error answer's status tells its code. */
-export function codeOfStatus(status: number): ErrorCode | undefined {
-  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
-}
-
 /**
  * UTC in the original's format (Python's naive `isoformat()`, microsecond digits), because the
  * REST surface exists for clients written against it; GraphQL carries zoned DateTimes.
@@ -61,17 +56,17 @@ export function errorBody(error: AppError, type = typeOf(error.code)): ErrorBody
  * rate-limited client is told when to retry, in the standard header; after an oversized body the
  * connection closes, so the rest of it is not read.
  */
-export function toRestError(error: unknown, logger: Logger): { status: number; body: ErrorBody; headers: Record<string, string> } {
+export function toRestError(error: unknown, logger: Logger): { status: number; code: ErrorCode; body: ErrorBody; headers: Record<string, string> } {
   const appError = withRestFieldNames(fromEngineError(error));
   if (appError.code === 'INTERNAL') {
     const errorId = randomUUID();
     logger.error({ errorId, err: error }, 'internal error');
-    return { status: appError.status, body: errorBody(new AppError('INTERNAL', `Internal server error (id ${errorId})`)), headers: {} };
+    return { status: appError.status, code: 'INTERNAL', body: errorBody(new AppError('INTERNAL', `Internal server error (id ${errorId})`)), headers: {} };
   }
   const retryAfter = appError.details?.retryAfterSeconds;
   const headers: Record<string, string> = {
     ...(retryAfter !== undefined && { 'retry-after': String(retryAfter) }),
     ...(appError.code === 'PAYLOAD_TOO_LARGE' && { connection: 'close' }),
   };
-  return { status: appError.status, body: errorBody(appError), headers };
+  return { status: appError.status, code: appError.code, body: errorBody(appError), headers };
 }

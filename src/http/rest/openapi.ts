@@ -26,7 +26,7 @@ const ERROR_RESPONSES = {
   413: 'The request body is over the size bound (MAX_BODY_BYTES).',
   429: "The token used its burst of actions; the Retry-After header says when to retry.",
   500: 'Unexpected failure; the message carries an id that the server log has (type InternalError).',
-  503: 'The container engine cannot be reached.',
+  503: 'The container engine cannot be reached (type PodmanAPIError), or the server is shutting down (type ShuttingDownError).',
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
@@ -202,7 +202,12 @@ export const openApiDocument = {
       Logs: object({ success, container: object({ logs: string }) }),
       ExecResult: object({
         success,
-        execution: object({ exit_code: { type: ['integer', 'null'] }, output: string, success: { type: 'boolean' } }),
+        execution: object({
+          exit_code: { type: ['integer', 'null'] },
+          output: string,
+          success: { type: 'boolean' },
+          cancelled: { type: 'boolean', description: 'Killed before it finished because the client went away.' },
+        }),
       }),
       UserCreated: object({ success, user: object({ username: string, created: { const: true } }) }),
       FileWritten: object({
