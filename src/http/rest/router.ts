@@ -112,7 +112,9 @@ export function createRestHandler(services: Services, logger: Logger, options: R
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // The client went away before its answer: what it started stops.
     const cancel = new AbortController();
-    const onClose = () => res.writableFinished || cancel.abort();
+    const onClose = () => {
+      if (!res.writableFinished) cancel.abort();
+    };
     res.once('close', onClose);
     let result: RestResult;
     try {
