@@ -18,15 +18,24 @@ import { isRestPath } from './http/rest/paths.js';
 import { createRestHandler } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
 
-/** How long shutdown lets terminal watchers and exec stream subscribers receive their last event. */
-const STREAM_END_GRACE_MS = 2000;
+/**
+ * Of SHUTDOWN_TIMEOUT, the last part (at most half) is kept for stopping what still runs then:
+ * killing its processes and answering its clients before the sockets close.
+ */
+const STOP_RESERVE_MS = 2000;
+/** How often shutdown looks whether every answer has gone out: graphql-ws has no event for that. */
+const ANSWERS_POLL_MS = 10;
 
 export interface App {
   services: Services;
   engineAddress: EngineAddress;
   /** Binds and listens; resolves with the base URL (e.g. http://127.0.0.1:4000). */
   start(): Promise<string>;
-  /** Stops accepting, lets in-flight operations finish (up to SHUTDOWN_TIMEOUT), closes every socket. */
+  /**
+   * Within SHUTDOWN_TIMEOUT: refuses new work and ends every stream with its end event; stops
+   * the operations still running (their processes killed, their clients told SHUTTING_DOWN);
+   * closes every socket once the answers have gone out.
+   */
   stop(): Promise<void>;
 }
 
@@ -64,6 +73,11 @@ export function createApp(config: Config, logger: Logger): App {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  let requestsInFlight = 0;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    requestsInFlight++;
+    res.once('close', () => requestsInFlight--);
+  });
 
   return {
     services,
@@ -79,18 +93,34 @@ export function createApp(config: Config, logger: Logger): App {
         });
       }),
     stop: async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const stopAt = deadline - Math.min(STOP_RESERVE_MS, config.shutdownTimeoutMs / 2);
+      const until = (time: number) => sleep(Math.max(0, time - Date.now()), undefined, { ref: false });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const drained = await services.pool.drain(config.shutdownTimeoutMs);
-      if (!drained) logger.warn({ active: services.pool.active }, 'shutdown: operations still running, closing anyway');
-      // Before the sockets close, so every watcher still receives the process's end (within a
-      // bound: a subscriber that does not read would otherwise hold the shutdown up).
-      const streamsEnded = Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
-      await Promise.race([streamsEnded, sleep(STREAM_END_GRACE_MS, undefined, { ref: false })]);
+
+      // (a) No new work; every stream ends with its end event, its processes killed. Operations
+      // in flight may finish meanwhile, up to the reserve.
+      services.pool.refuseNew();
       services.live.close();
-      await ws.close();
+      const streamsEnded = Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
+      await Promise.race([Promise.all([streamsEnded, services.pool.drain(stopAt - Date.now())]), until(stopAt)]);
+
+      // (b) What still runs is stopped: its callers get SHUTTING_DOWN, its processes are killed.
+      if (services.pool.active > 0) {
+        logger.warn({ active: services.pool.active }, 'shutdown: stopping operations still running');
+        services.pool.stopAll();
+      }
+      const answered = async () => {
+        while ((requestsInFlight > 0 || ws.pendingOperations > 0) && Date.now() < deadline) await sleep(ANSWERS_POLL_MS);
+      };
+      await Promise.race([Promise.all([streamsEnded, services.pool.drain(deadline - Date.now()), answered()]), until(deadline)]);
+
+      // (c) Every answer has gone out (or the bound is up): the sockets close.
+      const wsClosed = ws.close();
       server.closeIdleConnections();
+      await Promise.race([wsClosed, until(deadline)]);
       for (const socket of sockets) socket.destroy();
-      await closed;
+      await Promise.all([wsClosed, closed]);
     },
   };
 }

@@ -19,11 +19,12 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers are over the size bound.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
+  SHUTTING_DOWN: { status: 503, meaning: 'The server is shutting down: the operation was refused, or stopped and its processes killed.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Each code in the table has a status of its own, so an error answer's status tells its code. */
+/** The code of a status that has one in the table: yoga's own refusals (405, 406, 415…); not for 503, which two codes share. */
 export function codeOfStatus(status: number): ErrorCode | undefined {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
 }
@@ -48,6 +49,7 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
+export const shuttingDown = () => new AppError('SHUTTING_DOWN', 'The server is shutting down; try again once it is back');
 
 export interface FieldIssue {
   field: string;

@@ -126,6 +126,7 @@ export const Exec = graphql(`
       success
       durationMs
       timedOut
+      cancelled
       truncated
       startedAt
       finishedAt
@@ -151,6 +152,8 @@ export const ContainerExecutions = graphql(`
         id
         command
         exitCode
+        timedOut
+        cancelled
       }
     }
   }

@@ -55,6 +55,7 @@ const RecentExecutions = graphql(`
         stderr
         startedAt
         finishedAt
+        cancelled
       }
     }
   }
@@ -94,7 +95,7 @@ describe('execStream', async () => {
         [command, 3],
         ['echo from-exec', 0],
       ]);
-      expect(container.executions[0]).toMatchObject({ id: started.executionId, user: 'nobody', stdout: 'out1\n€\n', stderr: 'err1\n' });
+      expect(container.executions[0]).toMatchObject({ id: started.executionId, user: 'nobody', stdout: 'out1\n€\n', stderr: 'err1\n', cancelled: false });
     });
 
     it('runs in a pseudo-terminal when asked: one stream; with env and workdir', async () => {
@@ -127,7 +128,7 @@ describe('execStream', async () => {
       // The run is recorded (once its exit code is known) even though nobody saw its end.
       const recorded = async () => (await server.ok(RecentExecutions, { ref: c.name })).container.executions.find((e) => e.command.at(-1)!.includes('sleep 4242'));
       for (let attempt = 0; attempt < 50 && !(await recorded()); attempt++) await new Promise((r) => setTimeout(r, 100));
-      expect(await recorded()).toMatchObject({ stdout: 'ready\n' });
+      expect(await recorded()).toMatchObject({ stdout: 'ready\n', cancelled: true });
       expect(await streamingGauge(server.url)).toBe(0);
     });
   });

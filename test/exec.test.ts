@@ -21,6 +21,7 @@ describe('exec', async () => {
         output: 'out1\nerr1\nout2\n',
         success: false,
         timedOut: false,
+        cancelled: false,
         truncated: false,
         command: ['/bin/sh', '-c', 'echo out1; sleep 0.1; echo err1 >&2; sleep 0.1; echo out2; exit 3'],
       });
@@ -81,7 +82,7 @@ describe('exec', async () => {
         input: { command: 'echo before; sleep 123 & sleep 124; echo never', timeoutSeconds: 1, user: 'nobody' },
       });
       expect(Date.now() - started).toBeLessThan(4000);
-      expect(exec).toMatchObject({ timedOut: true, success: false, exitCode: null });
+      expect(exec).toMatchObject({ timedOut: true, cancelled: false, success: false, exitCode: null });
       expect(exec.stdout).toBe('before\n');
       expect(await processList(server, c.name)).not.toMatch(/sleep 12[34]/);
     });

@@ -104,6 +104,17 @@ export async function processList(server: TestServer, container: string): Promis
   return (await server.ok(Exec, { container, input: { command: PROCESS_LIST } })).exec.stdout;
 }
 
+/** Probes until `done` holds for what it found, a few times a second, and fails after `timeoutMs`. */
+export async function waitFor<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 let counter = 0;
 /** A container name unique to this run and test file. */
 export function uniqueName(prefix: string): string {

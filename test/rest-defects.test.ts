@@ -12,7 +12,7 @@ describe('REST: the original service defects', async () => {
   const exec = async (container: string, command: string | string[], user?: string) => {
     const answer = await rest('POST', `/containers/${container}/exec`, { command, user });
     expect(answer.status).toBe(200);
-    return answer.body.execution as { exit_code: number; output: string; success: boolean };
+    return answer.body.execution as { exit_code: number; output: string; success: boolean; cancelled: boolean };
   };
 
   it('force=false (and 0, no, absent) never removes a running container; only true/1/yes do', async () => {
@@ -50,7 +50,7 @@ describe('REST: the original service defects', async () => {
     expect((await exec(c.name, 'command -v bash || command -v useradd')).exit_code).not.toBe(0);
     const added = await rest('POST', `/containers/${c.name}/users`, { username: 'boxuser', password: 'pw' });
     expect(added.status).toBe(200);
-    expect(await exec(c.name, 'id -un', 'boxuser')).toEqual({ exit_code: 0, output: 'boxuser\n', success: true });
+    expect(await exec(c.name, 'id -un', 'boxuser')).toEqual({ exit_code: 0, output: 'boxuser\n', success: true, cancelled: false });
   });
 
   it('file size counts bytes, not characters', async () => {

@@ -58,7 +58,7 @@ describe('REST session', async () => {
 
       const grep = await rest('POST', `/containers/${name}/exec`, { command: 'grep student /etc/passwd' });
       expect(grep.status).toBe(200);
-      expect(grep.body).toEqual({ success: true, execution: { exit_code: 0, output: expect.stringMatching(/^student:x:\d+:\d+:.*:\/bin\/sh\n$/), success: true } });
+      expect(grep.body).toEqual({ success: true, execution: { exit_code: 0, output: expect.stringMatching(/^student:x:\d+:\d+:.*:\/bin\/sh\n$/), success: true, cancelled: false } });
 
       const content = 'flag{rest-compat}\n';
       const file = await rest('POST', `/containers/${name}/files`, { dest_path: '/tmp/x.txt', content });
@@ -66,10 +66,10 @@ describe('REST session', async () => {
       expect(file.body).toEqual({ success: true, file: { dest_path: '/tmp/x.txt', size: content.length } });
 
       const cat = await rest('POST', `/containers/${name}/exec`, { command: 'cat /tmp/x.txt' });
-      expect(cat.body.execution).toEqual({ exit_code: 0, output: content, success: true });
+      expect(cat.body.execution).toEqual({ exit_code: 0, output: content, success: true, cancelled: false });
 
       const whoami = await rest('POST', `/containers/${name}/exec`, { command: 'whoami', user: 'student' });
-      expect(whoami.body.execution).toEqual({ exit_code: 0, output: 'student\n', success: true });
+      expect(whoami.body.execution).toEqual({ exit_code: 0, output: 'student\n', success: true, cancelled: false });
 
       const logs = await rest('GET', `/containers/${name}/logs?tail=10`);
       expect(logs.status).toBe(200);

@@ -25,6 +25,8 @@ export interface Execution {
   finishedAt: Date;
   durationMs: number;
   timedOut: boolean;
+  /** Killed before it finished because its client went away (or the server shut down). */
+  cancelled: boolean;
   truncated: boolean;
 }
 
@@ -92,10 +94,12 @@ export class ExecutionHistory {
 
 export class ExecService {
   /**
-   * Streamed executions with a subscriber, each with a promise that settles when the
-   * subscriber has its last event (or left), so shutdown can end them and let that arrive.
+   * Streamed executions with a subscriber: how to stop each, and a promise that settles when
+   * its subscriber has its last event (or left), so shutdown can end them and let that arrive.
    */
-  private readonly subscribed = new Map<EngineProcess, Promise<void>>();
+  private readonly subscribed = new Map<EngineProcess, { stop: () => Promise<void>; delivered: Promise<void> }>();
+  /** Set by closeStreams: a stream that starts after it is stopped at once. */
+  private closing = false;
 
   constructor(
     private readonly engine: Engine,
@@ -106,7 +110,11 @@ export class ExecService {
     private readonly maxOutputBytes: number,
   ) {}
 
-  async run(ref: string, input: ExecInput): Promise<Execution> {
+  /**
+   * Runs a command and waits for it, up to its timeout. When `cancel` aborts (the client went
+   * away), the process tree is killed, its slot freed and the run recorded as cancelled.
+   */
+  async run(ref: string, input: ExecInput, cancel?: AbortSignal): Promise<Execution> {
     const spec = parseInput(execInput, input);
     const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.write.defaultTimeoutMs;
@@ -121,7 +129,9 @@ export class ExecService {
       let inspection: Promise<ContainerModel> | undefined;
       const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
       const target = engineReadsRefAlike(id) ? id : (await inspect()).id;
-      const signal = AbortSignal.any([poolSignal, AbortSignal.timeout(timeoutMs)]);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      // The client's leaving stops the process, not the inspect that records the run.
+      const signal = AbortSignal.any([poolSignal, timeout, ...(cancel ? [cancel] : [])]);
       let outcome: ExecOutcome;
       try {
         outcome = await this.engine.exec(
@@ -143,10 +153,13 @@ export class ExecService {
         if (container) assertRunning(container);
         throw error;
       }
-      if (knownName && outcome.containerId) return toExecution(randomUUID(), outcome.containerId, knownName, command, spec.user ?? null, outcome);
+      const { killed, containerId, ...rest } = outcome;
+      // Killed for any other reason than its own timeout: its client left, or the server is stopping.
+      const ended = { ...rest, timedOut: killed && timeout.aborted, cancelled: killed && !timeout.aborted };
+      if (knownName && containerId) return toExecution(randomUUID(), containerId, knownName, command, spec.user ?? null, ended);
       const container = await inspect();
-      return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, outcome);
-    }, timeoutMs + KILL_GRACE_MS);
+      return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, ended);
+    }, timeoutMs + KILL_GRACE_MS, cancel);
     this.history.add(execution);
     return execution;
   }
@@ -186,11 +199,17 @@ export class ExecService {
         ),
       );
       announce();
+      let cancelled = false;
+      const stop = () => {
+        cancelled ||= child.running;
+        return child.kill();
+      };
       let delivered!: () => void;
-      this.subscribed.set(child, new Promise((resolve) => (delivered = resolve)));
+      this.subscribed.set(child, { stop, delivered: new Promise((resolve) => (delivered = resolve)) });
+      if (this.closing) void stop();
       void child.exited.then((end) => {
         const exitCode = end.kind === 'exited' ? end.exitCode : null;
-        const outcome = { exitCode, ...collector.finish(), timedOut: false, startedAt: child.startedAt, finishedAt: new Date() };
+        const outcome = { exitCode, ...collector.finish(), timedOut: false, cancelled, startedAt: child.startedAt, finishedAt: new Date() };
         const execution = toExecution(executionId, container.id, container.name, command, spec.user ?? null, outcome);
         this.history.add(execution);
         sink.finish(end.kind === 'exited' ? { kind: 'exited', executionId, exitCode, durationMs: execution.durationMs } : end);
@@ -199,16 +218,17 @@ export class ExecService {
       return () => {
         this.subscribed.delete(child);
         delivered();
-        void child.kill();
+        void stop();
       };
     });
   }
 
   /** For shutdown: kills every streamed execution and waits until each subscriber has its exit. */
   async closeStreams(): Promise<void> {
-    const open = [...this.subscribed];
-    await Promise.all(open.map(([child]) => child.kill()));
-    await Promise.all(open.map(([, delivered]) => delivered));
+    this.closing = true;
+    const open = [...this.subscribed.values()];
+    await Promise.all(open.map(({ stop }) => stop()));
+    await Promise.all(open.map(({ delivered }) => delivered));
   }
 
   /** Streamed executions still running. */
@@ -233,7 +253,7 @@ function toExecution(
   containerName: string,
   command: string[],
   user: string | null,
-  outcome: Omit<ExecOutcome, 'containerId'>,
+  outcome: Omit<ExecOutcome, 'containerId' | 'killed'> & Pick<Execution, 'timedOut' | 'cancelled'>,
 ): Execution {
   return {
     ...outcome,
@@ -242,7 +262,7 @@ function toExecution(
     containerName,
     command,
     user,
-    success: outcome.exitCode === 0 && !outcome.timedOut,
+    success: outcome.exitCode === 0 && !outcome.timedOut && !outcome.cancelled,
     durationMs: outcome.finishedAt.getTime() - outcome.startedAt.getTime(),
   };
 }

@@ -7,7 +7,7 @@ import { followLogs, followStats, readStampedLines, watchContainerEvents, type E
 import { followLogFile, readLogFile } from '../engine/logfile.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
-import { fromEngineError } from '../errors.js';
+import { fromEngineError, shuttingDown, type AppError } from '../errors.js';
 import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime, type LogPosition } from '../streams/cursor.js';
 import { FanOutHub } from '../streams/hub.js';
 import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
@@ -32,7 +32,7 @@ export interface LogLine {
   truncated: boolean;
 }
 
-export type LogEndReason = 'STOPPED' | 'REMOVED' | 'FAILED';
+export type LogEndReason = 'STOPPED' | 'REMOVED' | 'FAILED' | 'SHUTDOWN';
 
 /** The last event of a log subscription: why it stopped. */
 export interface LogEnd {
@@ -257,7 +257,7 @@ export class LiveService {
         {
           data: (item) => (holding ? hold(item) : deliver(item)),
           end: (error) => {
-            const failed: LogEnd = { kind: 'end', reason: 'FAILED', exitCode: null, message: error?.message ?? 'log stream ended' };
+            const failed: LogEnd = { kind: 'end', reason: endReason(error) ?? 'FAILED', exitCode: null, message: error?.message ?? 'log stream ended' };
             if (holding) hold(failed);
             else deliver(failed);
           },
@@ -309,7 +309,7 @@ export class LiveService {
       };
       replay().catch((error: unknown) => {
         const mapped = fromEngineError(error);
-        sink.finish({ kind: 'end', reason: mapped.code === 'NOT_FOUND' ? 'REMOVED' : 'FAILED', exitCode: null, message: mapped.message });
+        sink.finish({ kind: 'end', reason: endReason(mapped) ?? 'FAILED', exitCode: null, message: mapped.message });
       });
       return leave;
     };
@@ -515,9 +515,17 @@ export class LiveService {
     return this.hubs.map((hub) => ({ kind: hub.kind, upstreams: hub.upstreamCount, subscribers: hub.listenerCount }));
   }
 
+  /** For shutdown: ends every subscription, and any that starts later, at once. */
   close(): void {
-    for (const hub of this.hubs) hub.closeAll();
+    for (const hub of this.hubs) hub.closeAll(shuttingDown());
   }
+}
+
+/** The LogEnd reason an error itself tells, if any. */
+function endReason(error: AppError | undefined): LogEndReason | undefined {
+  if (error?.code === 'NOT_FOUND') return 'REMOVED';
+  if (error?.code === 'SHUTTING_DOWN') return 'SHUTDOWN';
+  return undefined;
 }
 
 function toContainerEvent(event: EngineEvent): ContainerEvent {

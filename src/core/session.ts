@@ -10,6 +10,11 @@ import type { Services } from './services.js';
 export interface Session {
   services: Services;
   logger: Logger;
+  /**
+   * Aborts when the client has gone away: its HTTP request closed before the answer, or its
+   * WebSocket operation was cancelled or its socket closed. Long operations stop on it.
+   */
+  signal: AbortSignal;
   /** Who is asking; ANONYMOUS (an admin) when authentication is off. */
   principal: Principal;
   /** The principal as the container policy sees it. */
@@ -31,7 +36,7 @@ export interface Session {
 }
 
 /** The session of an authenticated principal. */
-export function sessionFor(services: Services, logger: Logger, principal: Principal): Session {
+export function sessionFor(services: Services, logger: Logger, principal: Principal, signal: AbortSignal): Session {
   const inScope = (container: ScopedContainer) => !principal.scope || principal.scope.allows(container);
   const cache = new Map<string, Promise<ContainerModel>>();
   const inspect = (ref: string) => {
@@ -50,6 +55,7 @@ export function sessionFor(services: Services, logger: Logger, principal: Princi
   return {
     services,
     logger,
+    signal,
     principal,
     requester: { admin: hasRole(principal, 'admin'), scope: principal.scope },
     inScope,

@@ -206,6 +206,8 @@ export class TerminalService {
   private readonly sessions = new Map<string, TerminalSession>();
   /** Opens in progress per owner, counted against the limits before they exist. */
   private readonly opening = new Map<string, number>();
+  /** Set by closeAll: a terminal whose open finishes after it is closed at once. */
+  private closing = false;
 
   constructor(
     private readonly engine: Engine,
@@ -250,6 +252,7 @@ export class TerminalService {
         session.exit(end);
         setTimeout(() => this.sessions.delete(session.id), EXITED_LINGER_MS).unref();
       });
+      if (this.closing) void session.process.kill();
       return session.model;
     } finally {
       const left = this.openingCount(owner) - 1;
@@ -304,6 +307,7 @@ export class TerminalService {
 
   /** For shutdown: closes every terminal and waits until each watcher has received its end. */
   async closeAll(): Promise<void> {
+    this.closing = true;
     const sessions = [...this.sessions.values()];
     await Promise.all(sessions.map((session) => this.close(session.id).catch(() => undefined)));
     await Promise.all(sessions.map((session) => session.delivered));

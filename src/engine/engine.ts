@@ -25,13 +25,14 @@ export interface ExecSpec {
 
 export interface ExecOutcome {
   exitCode: number | null;
-  /** The container's full ID, from the exec's own inspect; null when it timed out. */
+  /** The container's full ID, from the exec's own inspect; null when it was killed. */
   containerId: string | null;
   stdout: string;
   stderr: string;
   output: string;
   truncated: boolean;
-  timedOut: boolean;
+  /** Killed because the signal aborted (its deadline passed, or its client left), not ended on its own. */
+  killed: boolean;
   startedAt: Date;
   finishedAt: Date;
 }
@@ -66,7 +67,7 @@ export interface VolumeInfo {
   labels: Record<string, string>;
 }
 
-/** Marks every process an exec starts, so a timed-out exec's whole tree can be found and killed. */
+/** Marks every process an exec starts, so a stopped exec's whole tree can be found and killed. */
 export const EXEC_MARKER = 'PODGRAPH_EXEC_ID';
 
 // Fixed script, never built from client input: the marker value arrives as $1. Every marked
@@ -263,7 +264,7 @@ export class Engine {
 
   /**
    * Runs a process in a running container and collects its output up to a cap. When `signal`
-   * aborts, every process the exec started is killed and the call resolves with timedOut set.
+   * aborts, every process the exec started is killed and the call resolves with `killed` set.
    */
   async exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome> {
     const marker = randomUUID();
@@ -287,16 +288,16 @@ export class Engine {
     spec.onStarted?.();
     const collector = new OutputCollector(spec.maxOutputBytes);
     const read = frameReader(false);
-    let timedOut = false;
+    let killed = false;
 
     const finished = new Promise<void>((resolve, reject) => {
       stream.on('data', (chunk: Buffer) => read(chunk).forEach((frame) => collector.push(frame)));
       stream.on('end', resolve);
       stream.on('close', resolve);
-      stream.on('error', (error) => (timedOut ? resolve() : reject(error)));
+      stream.on('error', (error) => (killed ? resolve() : reject(error)));
     });
     const onAbort = () => {
-      timedOut = true;
+      killed = true;
       void this.killMarked(id, marker, spec.user).finally(() => stream.destroy());
     };
     if (signal?.aborted) onAbort();
@@ -314,12 +315,12 @@ export class Engine {
       signal?.removeEventListener('abort', onAbort);
     }
     const captured = collector.finish();
-    const { exitCode, containerId } = timedOut ? { exitCode: null, containerId: null } : await this.endedExec(exec);
+    const { exitCode, containerId } = killed ? { exitCode: null, containerId: null } : await this.endedExec(exec);
     return {
       exitCode,
       containerId,
       ...captured,
-      timedOut,
+      killed,
       startedAt,
       finishedAt: new Date(),
     };

@@ -1,6 +1,8 @@
-import { AppError } from '../errors.js';
+import { AppError, shuttingDown } from '../errors.js';
 
 export type Work<T> = (signal: AbortSignal) => Promise<T>;
+
+const aborted = () => new AppError('TIMEOUT', 'Operation aborted before it finished');
 
 /** Weight of the newest hold time in a lane's running estimate. */
 const HOLD_SMOOTHING = 0.2;
@@ -30,6 +32,9 @@ export class Lane {
   private readonly idleWaiters = new Set<() => void>();
   private averageHoldMs = 0;
   private readonly now: () => number;
+  private refusing = false;
+  /** Aborts every operation in flight, for the last step of a shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: LaneOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -48,25 +53,60 @@ export class Lane {
     return this.running.size + this.waiting.length;
   }
 
-  async run<T>(work: Work<T>, timeoutMs = this.options.defaultTimeoutMs): Promise<T> {
+  /**
+   * `cancel` is the caller's own (its client went away): a caller still queued then gives up its
+   * place (TIMEOUT); work already running is its caller's to stop, which knows what to keep.
+   */
+  async run<T>(work: Work<T>, timeoutMs = this.options.defaultTimeoutMs, cancel?: AbortSignal): Promise<T> {
+    if (this.refusing) throw shuttingDown();
+    if (cancel?.aborted) throw aborted();
     this.admit();
     const controller = new AbortController();
+    const abort = () => controller.abort();
+    const queued = cancel ? AbortSignal.any([controller.signal, cancel]) : controller.signal;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
+    let stop: (() => void) | undefined;
+    // Each rejects before it aborts the work, so the caller learns why, not that it was aborted.
+    const ended = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
         reject(new AppError('TIMEOUT', `Operation timed out after ${Math.round(timeoutMs / 100) / 10} s`));
+        abort();
       }, timeoutMs);
+      stop = () => {
+        reject(shuttingDown());
+        abort();
+      };
+      this.stopping.signal.addEventListener('abort', stop, { once: true });
     });
-    deadline.catch(() => undefined);
+    ended.catch(() => undefined);
     try {
-      const slot = await Promise.race([this.acquire(controller.signal), deadline]);
+      const slot = await Promise.race([this.acquire(queued), ended]);
+      // Aborted while the slot was being granted: the work never starts.
+      if (queued.aborted) {
+        this.release(slot);
+        throw aborted();
+      }
       const task = work(controller.signal).finally(() => this.release(slot));
       task.catch(() => undefined);
-      return await Promise.race([task, deadline]);
+      return await Promise.race([task, ended]);
     } finally {
       clearTimeout(timer);
+      this.stopping.signal.removeEventListener('abort', stop!);
     }
+  }
+
+  /** Shutdown, first step: new work is refused with SHUTTING_DOWN; what runs or waits carries on. */
+  refuseNew(): void {
+    this.refusing = true;
+  }
+
+  /**
+   * Shutdown, last step: every operation still running or waiting is stopped. Its caller gets
+   * SHUTTING_DOWN at once; its slot is freed once its work has wound down (drain tells when).
+   */
+  stopAll(): void {
+    this.refuseNew();
+    this.stopping.abort();
   }
 
   /** Resolves when nothing runs or waits, or after `timeoutMs`; true when idle. */
@@ -81,7 +121,7 @@ export class Lane {
       const timer = setTimeout(() => {
         this.idleWaiters.delete(done);
         resolve(false);
-      }, timeoutMs);
+      }, Math.max(0, timeoutMs));
       this.idleWaiters.add(done);
     });
   }
@@ -104,15 +144,16 @@ export class Lane {
 
   private acquire(signal: AbortSignal): Promise<symbol> {
     if (this.running.size < this.options.slots) return Promise.resolve(this.occupy());
-    return new Promise<symbol>((resolve) => {
+    return new Promise<symbol>((resolve, reject) => {
       const grant = () => {
         signal.removeEventListener('abort', withdraw);
         resolve(this.occupy());
       };
-      // A caller that timed out while queued gives up its place without ever running.
+      // A caller that timed out or left while queued gives up its place without ever running.
       const withdraw = () => {
         const index = this.waiting.indexOf(grant);
         if (index !== -1) this.waiting.splice(index, 1);
+        reject(aborted());
         this.notifyIfIdle();
       };
       signal.addEventListener('abort', withdraw, { once: true });
@@ -165,6 +206,18 @@ export class WorkerPool {
   /** Operations in flight in both lanes, including those queued for a slot. */
   get active(): number {
     return this.read.active + this.write.active;
+  }
+
+  /** Shutdown, first step: both lanes refuse new work. */
+  refuseNew(): void {
+    this.read.refuseNew();
+    this.write.refuseNew();
+  }
+
+  /** Shutdown, last step: both lanes stop what runs or waits. */
+  stopAll(): void {
+    this.read.stopAll();
+    this.write.stopAll();
   }
 
   /** Resolves when both lanes are idle, or after `timeoutMs`; true when idle. */

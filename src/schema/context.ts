@@ -6,14 +6,20 @@ import { sessionFor, type Session } from '../core/session.js';
 /** GraphQL's context is the request's session. */
 export type Context = Session;
 
-/** What the transports hand over: the HTTP request (HTTP, SSE) or the graphql-ws connectionParams (WS). */
+/**
+ * What the transports hand over: the HTTP request (HTTP, SSE), or the graphql-ws
+ * connectionParams with the operation's own cancel signal (WS).
+ */
 export interface InitialContext {
   request?: Request;
   connectionParams?: Readonly<Record<string, unknown>>;
+  signal?: AbortSignal;
 }
 
 /** The one place a request becomes a context: authenticates it (UNAUTHENTICATED otherwise) and scopes it. */
 export function createContext(services: Services, logger: Logger, authenticator: Authenticator, initial: InitialContext): Context {
   const token = initial.request ? bearerToken(initial.request.headers.get('authorization')) : connectionToken(initial.connectionParams);
-  return sessionFor(services, logger, authenticator.authenticate(token));
+  const signal = initial.request?.signal ?? initial.signal;
+  if (!signal) throw new Error('A transport must hand over the client cancel signal');
+  return sessionFor(services, logger, authenticator.authenticate(token), signal);
 }

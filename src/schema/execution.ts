@@ -14,15 +14,18 @@ export const ExecutionRef = builder.objectRef<Execution>('Execution').implement(
     containerName: t.exposeString('containerName'),
     command: t.exposeStringList('command', { description: 'The argument vector that ran.' }),
     user: t.exposeString('user', { nullable: true }),
-    exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Null when the command was killed on timeout.' }),
+    exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Null when the command was killed (timeout, cancellation).' }),
     stdout: t.exposeString('stdout'),
     stderr: t.exposeString('stderr'),
     output: t.exposeString('output', { description: 'stdout and stderr interleaved in arrival order.' }),
-    success: t.exposeBoolean('success', { description: 'Exit code 0 and not timed out.' }),
+    success: t.exposeBoolean('success', { description: 'Exit code 0, neither timed out nor cancelled.' }),
     startedAt: t.field({ type: DateTimeScalar, resolve: (e) => e.startedAt }),
     finishedAt: t.field({ type: DateTimeScalar, resolve: (e) => e.finishedAt }),
     durationMs: t.exposeInt('durationMs'),
     timedOut: t.exposeBoolean('timedOut'),
+    cancelled: t.exposeBoolean('cancelled', {
+      description: 'Killed before it finished because its client went away (or the server shut down).',
+    }),
     truncated: t.exposeBoolean('truncated', { description: 'Output went over the cap; the rest was read and dropped.' }),
   }),
 });
@@ -124,16 +127,18 @@ builder.subscriptionFields((t) => ({
 builder.mutationFields((t) => ({
   exec: t.field({
     type: ExecutionRef,
-    description: 'Runs a command in a running container and waits for it. Give command or args.',
+    description:
+      'Runs a command in a running container and waits for it. Give command or args. ' +
+      'A client that goes away before the answer (or cancels the operation) has the process and everything it started killed.',
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: ExecInput, required: true }) },
     resolve: async (_, { container, input }, ctx) => {
       const { command, args, env, ...rest } = input;
-      return ctx.services.exec.run(await ctx.scopedRef(container), {
-        ...stripNulls(rest),
-        command: pickCommand(command, args)!,
-        env: toRecord(env),
-      });
+      return ctx.services.exec.run(
+        await ctx.scopedRef(container),
+        { ...stripNulls(rest), command: pickCommand(command, args)!, env: toRecord(env) },
+        ctx.signal,
+      );
     },
   }),
 }));

@@ -55,6 +55,7 @@ const LogEndReasonEnum = builder.enumType('LogEndReason', {
     STOPPED: { description: 'The container stopped; the subscription can be opened again after it restarts.' },
     REMOVED: { description: 'The container was removed.' },
     FAILED: { description: 'The engine ended the stream or could not be read; see message.' },
+    SHUTDOWN: { description: 'The server is shutting down; subscribe again (with `after`) once it is back.' },
   },
 });
 

@@ -21,6 +21,8 @@ interface Channel<T> {
  */
 export class FanOutHub<T> {
   private readonly channels = new Map<string, Channel<T>>();
+  /** Set by closeAll: listeners that join later are ended with it at once. */
+  private closedWith: AppError | undefined;
 
   constructor(
     /** What the upstreams carry (logs, stats, events), as metrics label them. */
@@ -43,6 +45,10 @@ export class FanOutHub<T> {
    * the function that removes the listener again (idempotent).
    */
   join(key: string, listener: Listener<T>, open: (handlers: UpstreamHandlers<T>) => Upstream): () => void {
+    if (this.closedWith) {
+      listener.end(this.closedWith);
+      return () => undefined;
+    }
     let channel = this.channels.get(key);
     if (!channel) {
       // The listener is in before the upstream opens, so nothing it emits at once is lost.
@@ -76,8 +82,9 @@ export class FanOutHub<T> {
     };
   }
 
-  /** Closes every upstream at once (shutdown) and ends their listeners, as if the streams had ended. */
-  closeAll(): void {
+  /** Closes every upstream at once, for good (shutdown), and ends their listeners with `reason`. */
+  closeAll(reason: AppError): void {
+    this.closedWith = reason;
     const channels = [...this.channels.values()];
     this.channels.clear();
     for (const channel of channels) {
@@ -85,7 +92,7 @@ export class FanOutHub<T> {
       channel.upstream?.close();
       const listeners = [...channel.listeners];
       channel.listeners.clear();
-      for (const each of listeners) each.end();
+      for (const each of listeners) each.end(reason);
     }
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { linearPattern } from '../../src/core/pattern.js';
 import { fromPodmanStats, readStampedLines, StampedLineReader, toStatsSample } from '../../src/engine/live.js';
 import type { Frame } from '../../src/engine/streams.js';
+import { shuttingDown } from '../../src/errors.js';
 import { FanOutHub } from '../../src/streams/hub.js';
 import { CursorClock, decodeCursor, encodeCursor, timestampNanos } from '../../src/streams/cursor.js';
 
@@ -142,10 +143,13 @@ describe('FanOutHub', () => {
     expect([closed, hub.upstreamCount]).toEqual([2, 0]);
     hub.join('a', listener, open)();
     expect(opened).toBe(3);
-    let ended = 0;
-    hub.join('c', { data: () => undefined, end: () => ended++ }, open);
-    hub.closeAll();
-    expect([closed, ended, hub.upstreamCount]).toEqual([4, 1, 0]);
+    const endings: (string | undefined)[] = [];
+    hub.join('c', { data: () => undefined, end: (error) => endings.push(error?.code) }, open);
+    hub.closeAll(shuttingDown());
+    expect([closed, endings, hub.upstreamCount]).toEqual([4, ['SHUTTING_DOWN'], 0]);
+    // Closed for good: a later listener is ended at once and opens nothing.
+    hub.join('d', { data: () => undefined, end: (error) => endings.push(error?.code) }, open);
+    expect([opened, endings, hub.upstreamCount]).toEqual([4, ['SHUTTING_DOWN', 'SHUTTING_DOWN'], 0]);
   });
 
   it('tells every listener when the upstream ends on its own', () => {

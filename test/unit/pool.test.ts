@@ -57,6 +57,49 @@ describe('Lane', () => {
     expect(ran).toBe(false);
     expect(await pool.drain(100)).toBe(true);
   });
+
+  it('withdraws a queued caller that leaves, and leaves running work to its caller', async () => {
+    const pool = lane({ slots: 1, defaultTimeoutMs: 10_000 });
+    const leaving = new AbortController();
+    let started!: () => void;
+    const runs = new Promise<void>((resolve) => (started = resolve));
+    const running = pool.run(async (signal) => {
+      started();
+      await sleep(50, signal);
+      return signal.aborted ? 'stopped' : 'finished';
+    }, undefined, leaving.signal);
+    let ran = false;
+    const queued = pool.run(async () => {
+      ran = true;
+    }, undefined, leaving.signal);
+    const withdrawn = expect(queued).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await runs;
+    leaving.abort();
+    expect(await running).toBe('finished');
+    await withdrawn;
+    expect(ran).toBe(false);
+    expect(await pool.drain(100)).toBe(true);
+    await expect(pool.run(async () => 'late', undefined, leaving.signal)).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('refuses new work once shutting down, then stops what still runs or waits with SHUTTING_DOWN', async () => {
+    const pool = lane({ slots: 1, defaultTimeoutMs: 10_000 });
+    let aborted = false;
+    const running = pool.run(async (signal) => {
+      await sleep(10_000, signal);
+      aborted = signal.aborted;
+    });
+    const queued = pool.run(async () => undefined);
+    pool.refuseNew();
+    await expect(pool.run(async () => undefined)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    pool.stopAll();
+    await Promise.all([
+      expect(running).rejects.toMatchObject({ code: 'SHUTTING_DOWN' }),
+      expect(queued).rejects.toMatchObject({ code: 'SHUTTING_DOWN' }),
+    ]);
+    expect(await pool.drain(1000)).toBe(true);
+    expect(aborted).toBe(true);
+  });
 });
 
 describe('Lane admission', () => {

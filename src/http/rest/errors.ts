@@ -56,17 +56,17 @@ export function errorBody(error: AppError, type = typeOf(error.code)): ErrorBody
  * rate-limited client is told when to retry, in the standard header; after an oversized body the
  * connection closes, so the rest of it is not read.
  */
-export function toRestError(error: unknown, logger: Logger): { status: number; body: ErrorBody; headers: Record<string, string> } {
+export function toRestError(error: unknown, logger: Logger): { status: number; code: ErrorCode; body: ErrorBody; headers: Record<string, string> } {
   const appError = withRestFieldNames(fromEngineError(error));
   if (appError.code === 'INTERNAL') {
     const errorId = randomUUID();
     logger.error({ errorId, err: error }, 'internal error');
-    return { status: appError.status, body: errorBody(new AppError('INTERNAL', `Internal server error (id ${errorId})`)), headers: {} };
+    return { status: appError.status, code: 'INTERNAL', body: errorBody(new AppError('INTERNAL', `Internal server error (id ${errorId})`)), headers: {} };
   }
   const retryAfter = appError.details?.retryAfterSeconds;
   const headers: Record<string, string> = {
     ...(retryAfter !== undefined && { 'retry-after': String(retryAfter) }),
     ...(appError.code === 'PAYLOAD_TOO_LARGE' && { connection: 'close' }),
   };
-  return { status: appError.status, body: errorBody(appError), headers };
+  return { status: appError.status, code: appError.code, body: errorBody(appError), headers };
 }

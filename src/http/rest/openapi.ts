@@ -27,7 +27,7 @@ const ERROR_RESPONSES = {
   429: "The token used its burst of actions; the Retry-After header says when to retry.",
   431: 'The request line and headers are over the server bound (16 KiB).',
   500: 'Unexpected failure; the message carries an id that the server log has (type InternalError).',
-  503: 'The container engine cannot be reached.',
+  503: 'The container engine cannot be reached (type PodmanAPIError), or the server is shutting down (type ShuttingDownError).',
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
@@ -203,7 +203,12 @@ export const openApiDocument = {
       Logs: object({ success, container: object({ logs: string }) }),
       ExecResult: object({
         success,
-        execution: object({ exit_code: { type: ['integer', 'null'] }, output: string, success: { type: 'boolean' } }),
+        execution: object({
+          exit_code: { type: ['integer', 'null'] },
+          output: string,
+          success: { type: 'boolean' },
+          cancelled: { type: 'boolean', description: 'Killed before it finished because the client went away.' },
+        }),
       }),
       UserCreated: object({ success, user: object({ username: string, created: { const: true } }) }),
       FileWritten: object({

@@ -5,7 +5,7 @@ import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { RateLimiter } from '../../auth/rate-limit.js';
 import { ANONYMOUS, hasRole } from '../../auth/tokens.js';
 import type { Services } from '../../core/services.js';
-import { AppError, badInput, codeOfStatus, forbidden, fromEngineError, notFound } from '../../errors.js';
+import { AppError, badInput, forbidden, fromEngineError, notFound } from '../../errors.js';
 import { sessionFor } from '../../core/session.js';
 import type { Metrics } from '../metrics.js';
 import { errorBody, toRestError } from './errors.js';
@@ -61,14 +61,14 @@ export function createRestHandler(services: Services, logger: Logger, options: R
     return origin !== undefined && options.corsOrigins.includes(origin) ? origin : undefined;
   };
 
-  async function dispatch(req: IncomingMessage): Promise<RestResult> {
+  async function dispatch(req: IncomingMessage, cancel: AbortSignal): Promise<RestResult> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.slice(REST_BASE.length);
     const candidates = ROUTES.map((route) => ({ route, params: matchPath(route.path, path) })).filter(
       (c): c is { route: Route; params: Record<string, string> } => c.params !== null,
     );
     if (!candidates.length) {
-      return { status: 404, body: errorBody(notFound(`No such endpoint: ${url.pathname}`), 'RouteNotFoundError') };
+      return { status: 404, code: 'NOT_FOUND', body: errorBody(notFound(`No such endpoint: ${url.pathname}`), 'RouteNotFoundError') };
     }
     const match = candidates.find((c) => c.route.method === req.method);
     if (!match) {
@@ -78,11 +78,11 @@ export function createRestHandler(services: Services, logger: Logger, options: R
         return { status: 204, headers: preflight };
       }
       const error = new AppError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${allowed}`);
-      return { status: error.status, body: errorBody(error), headers: { allow: allowed } };
+      return { status: error.status, code: error.code, body: errorBody(error), headers: { allow: allowed } };
     }
 
     const { route, params } = match;
-    const ctx = sessionFor(services, logger, options.authenticator.authenticate(bearerToken(req.headers.authorization)));
+    const ctx = sessionFor(services, logger, options.authenticator.authenticate(bearerToken(req.headers.authorization)), cancel);
     let body: Promise<Record<string, unknown>> | undefined;
     const handle = () => {
       const role = route.method === 'GET' ? 'viewer' : 'operator';
@@ -106,14 +106,21 @@ export function createRestHandler(services: Services, logger: Logger, options: R
   }
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The client went away before its answer: what it started stops.
+    const cancel = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) cancel.abort();
+    };
+    res.once('close', onClose);
     let result: RestResult;
     try {
-      result = await dispatch(req);
+      result = await dispatch(req, cancel.signal);
     } catch (error) {
       result = toRestError(error, logger);
+    } finally {
+      res.off('close', onClose);
     }
-    const code = codeOfStatus(result.status ?? 200);
-    if (code) options.metrics.errorAnswered(code);
+    if (result.code) options.metrics.errorAnswered(result.code);
     const origin = allowedOrigin(req);
     const cors = origin && { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'allow, retry-after', vary: 'origin' };
     const text = result.body === undefined ? '' : JSON.stringify(result.body);

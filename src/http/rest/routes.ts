@@ -1,5 +1,5 @@
 import type { ContainerModel } from '../../core/containers.js';
-import { AppError } from '../../errors.js';
+import { AppError, type ErrorCode } from '../../errors.js';
 import type { Session } from '../../core/session.js';
 import { toAddUserInput, toCreateContainerInput, toExecInput, toWriteFileInput } from './bodies.js';
 import { errorBody, restTimestamp } from './errors.js';
@@ -17,6 +17,8 @@ export interface RestRequest {
 
 export interface RestResult {
   status?: number;
+  /** Set on an error answer: its code from the table (a status may stand for several). */
+  code?: ErrorCode;
   /** JSON; absent only for an answer without content (a CORS preflight). */
   body?: unknown;
   headers?: Record<string, string>;
@@ -52,7 +54,7 @@ export const ROUTES: Route[] = [
         return { body: { status: 'healthy', podman: 'connected', timestamp: restTimestamp(health.timestamp) } };
       }
       const error = new AppError('ENGINE_UNAVAILABLE', health.engineError ?? 'Container engine unreachable');
-      return { status: error.status, body: { ...errorBody(error), status: 'unhealthy', podman: 'disconnected' } };
+      return { status: error.status, code: error.code, body: { ...errorBody(error), status: 'unhealthy', podman: 'disconnected' } };
     },
   },
   {
@@ -136,12 +138,15 @@ export const ROUTES: Route[] = [
     path: '/containers/{name}/exec',
     async handle({ ctx, params, body }) {
       const input = toExecInput(await body());
-      const execution = await ctx.services.exec.run(await ctx.scopedRef(params.name), input);
+      const execution = await ctx.services.exec.run(await ctx.scopedRef(params.name), input, ctx.signal);
       if (execution.timedOut) {
         throw new AppError('TIMEOUT', `Command timed out after ${Math.round(execution.durationMs / 1000)} s; it was stopped`);
       }
       return {
-        body: { success: true, execution: { exit_code: execution.exitCode, output: execution.output, success: execution.success } },
+        body: {
+          success: true,
+          execution: { exit_code: execution.exitCode, output: execution.output, success: execution.success, cancelled: execution.cancelled },
+        },
       };
     },
   },
