@@ -116,6 +116,14 @@ describe('files', async () => {
     }
   });
 
+  it('writes one path from many clients at once: each write lands whole, none fails', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const contents = Array.from({ length: 12 }, (_, i) => `writer ${i} 😀`);
+    const results = await Promise.all(contents.map((content) => server.execute(WriteFile, { container: c.name, input: { path: '/tmp/shared.txt', content } })));
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    expect(contents).toContain((await server.ok(ReadFile, { ref: c.name, path: '/tmp/shared.txt' })).container.file.content);
+  });
+
   it('reads a mode as the octal people write: "0600", "600" and "0o600" are rw-------, as is 384', async () => {
     const c = await create(BUSYBOX_IMAGE);
     for (const mode of ['0600', '600', '0o600', 0o600]) {

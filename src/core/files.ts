@@ -6,6 +6,7 @@ import type { WorkerPool } from '../engine/pool.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { ContainerService } from './containers.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
 
 export type FileType = 'FILE' | 'DIRECTORY' | 'SYMLINK' | 'OTHER';
@@ -48,6 +49,9 @@ function typeOf(tarType: string): FileType {
 }
 
 export class FileService {
+  /** Writes of one path in one container, one at a time. */
+  private readonly writing = new KeyedMutex();
+
   constructor(
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
@@ -108,15 +112,12 @@ export class FileService {
     return this.pool.write.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
       const owner = spec.owner ? await this.resolveOwner(container.Id, spec.owner, signal) : { uid: 0, gid: 0 };
-      const existing = await this.engine.statPath(container.Id, spec.path, signal);
-      if (existing && isDirectoryMode(existing.mode)) throw conflict(`${spec.path} is a directory`);
-      await this.putWithParents(
-        container.Id,
-        spec.path,
-        { type: 'file', content, mode: spec.mode, ...owner },
-        spec.createParents,
-        signal,
-      );
+      // Podman refuses a second write of a path while one is under way ("file exists").
+      await this.writing.run(`${container.Id} ${spec.path}`, async () => {
+        const existing = await this.engine.statPath(container.Id, spec.path, signal);
+        if (existing && isDirectoryMode(existing.mode)) throw conflict(`${spec.path} is a directory`);
+        await this.putWithParents(container.Id, spec.path, { type: 'file', content, mode: spec.mode, ...owner }, spec.createParents, signal);
+      });
       return {
         path: spec.path,
         type: 'FILE' as const,

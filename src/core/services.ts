@@ -48,7 +48,7 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     files,
     exec: new ExecService(engine, reaper, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
     users: new UserService(engine, pool, containers, files),
-    system: new SystemService(engine, pool),
+    system: new SystemService(engine, pool, config.requestTimeoutMs),
     terminals: new TerminalService(engine, reaper, pool, containers, {
       maxTerminals: config.maxTerminals,
       maxPerOwner: config.maxTerminalsPerToken,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, EngineInfo } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError } from '../errors.js';
@@ -17,8 +18,10 @@ export interface ImageModel {
   createdAt: Date;
 }
 
-/** Health answers fast even when the engine hangs: it never waits past this. */
-const HEALTH_TIMEOUT_MS = 3000;
+/** Health answers within this, with the last known state if the engine's answer is slower. */
+const HEALTH_ANSWER_MS = 1000;
+
+type PingOutcome = { ok: true } | { ok: false; message: string };
 
 export class SystemService {
   readonly startedAt = new Date();
@@ -27,30 +30,55 @@ export class SystemService {
    * /version under load, while _ping, which health checks every time, takes milliseconds.
    */
   private engineInfo?: Promise<EngineInfo>;
+  /** The one ping in flight: probes arriving meanwhile share it rather than pile up on a busy engine. */
+  private ping?: Promise<PingOutcome>;
+  private lastAnswerAt = performance.now();
+  private lastOutcome: PingOutcome = { ok: true };
 
+  /** `silentLimitMs`: how long a busy engine may leave pings unanswered before it counts as down. */
   constructor(
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
+    private readonly silentLimitMs: number,
   ) {}
 
   uptimeSeconds(): number {
     return (Date.now() - this.startedAt.getTime()) / 1000;
   }
 
-  /** Never throws: an unreachable engine is a health result, not an error. */
+  /**
+   * Never throws: an unreachable engine is a health result, not an error. An engine that refuses
+   * the connection is unhealthy at once; one that is merely slow (busy starting processes) stays
+   * healthy until it has not answered for `silentLimitMs`.
+   */
   async health(): Promise<Health> {
     const base = { uptimeSeconds: this.uptimeSeconds(), timestamp: new Date() };
+    const pending = (this.ping ??= this.pingOnce());
+    const outcome = await Promise.race([pending, sleep(HEALTH_ANSWER_MS, undefined, { ref: false })]);
+    const silentMs = performance.now() - this.lastAnswerAt;
+    const known: PingOutcome =
+      outcome ?? (silentMs > this.silentLimitMs ? { ok: false, message: `engine did not answer for ${Math.round(silentMs / 1000)} s` } : this.lastOutcome);
+    if (!known.ok) return { ...base, healthy: false, engine: null, engineError: known.message };
+    this.engineInfo ??= this.engine.info();
+    const engine = await Promise.race([this.engineInfo.catch(() => null), sleep(HEALTH_ANSWER_MS, null, { ref: false })]);
+    return { ...base, healthy: true, engine, engineError: null };
+  }
+
+  private async pingOnce(): Promise<PingOutcome> {
+    const silence = AbortSignal.timeout(this.silentLimitMs);
     try {
-      const signal = AbortSignal.timeout(HEALTH_TIMEOUT_MS);
-      await this.engine.ping(signal);
-      this.engineInfo ??= this.engine.info(signal);
-      return { ...base, healthy: true, engine: await this.engineInfo, engineError: null };
+      await this.engine.ping(silence);
+      this.lastOutcome = { ok: true };
     } catch (error) {
       // The engine may come back upgraded or replaced: ask its version again then.
       this.engineInfo = undefined;
-      const message = error instanceof AppError ? error.message : 'engine did not answer';
-      return { ...base, healthy: false, engine: null, engineError: message };
+      const message = silence.aborted || !(error instanceof AppError) ? `engine did not answer for ${this.silentLimitMs / 1000} s` : error.message;
+      this.lastOutcome = { ok: false, message };
+    } finally {
+      this.lastAnswerAt = performance.now();
+      this.ping = undefined;
     }
+    return this.lastOutcome;
   }
 
   async images(): Promise<ImageModel[]> {

@@ -8,6 +8,7 @@ import { addAccount, type AccountFile, type AccountStore } from './account-files
 import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type PasswdEntry } from './accounts.js';
 import type { ContainerService } from './containers.js';
 import { isDirectoryMode, type FileService, type FileType } from './files.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { sha512Crypt } from './shacrypt.js';
 import { accountName, accountPath, containerRef, parseInput } from './validation.js';
 
@@ -54,23 +55,8 @@ type Tool = 'useradd' | 'adduser' | 'chpasswd' | 'userdel' | 'deluser';
 // Fixed script: reports which account tools exist. Nothing from the client is in it.
 const DETECT_TOOLS = 'for t in useradd adduser chpasswd userdel deluser; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done; true';
 
-/** Serialises account changes per container, so concurrent edits of /etc files do not race. */
-class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.tails.set(key, next);
-    try {
-      return await next;
-    } finally {
-      if (this.tails.get(key) === next) this.tails.delete(key);
-    }
-  }
-}
-
 export class UserService {
+  /** Account changes run one at a time per container, so concurrent edits of /etc files do not race. */
   private readonly mutex = new KeyedMutex();
 
   constructor(
