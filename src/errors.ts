@@ -49,6 +49,8 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
+/** A user or group a request names that the container does not have, whichever operation named it. */
+export const noSuchAccount = (kind: string, name: string) => notFound(`No such ${kind} in the container: ${name}`);
 export const shuttingDown = () => new AppError('SHUTTING_DOWN', 'The server is shutting down; try again once it is back');
 
 export interface FieldIssue {
@@ -118,8 +120,11 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
     case 400:
       return badInput(message);
     case 500:
-      // A command the container cannot run, or a user it does not have, is the request's fault.
-      if (/executable file not found|unable to start container process|exec format error|permission denied|unable to find (user|group)/.test(lower)) {
+      // A user the container does not have (Podman refuses the exec itself).
+      const account = /unable to find (user|group) ([^:\s]+)/.exec(message);
+      if (account) return noSuchAccount(account[1]!, account[2]!);
+      // A command the container cannot run is the request's fault.
+      if (/executable file not found|unable to start container process|exec format error|permission denied/.test(lower)) {
         return badInput(message);
       }
       // Podman reports several "not found" and "in use" cases as 500.

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ContainerExecutions, Exec, ExecutionQuery, StopContainer } from './documents.js';
+import { ContainerExecutions, Exec, ExecutionQuery, StopContainer, WriteFile } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, processList, startTestServer, TEST_IMAGES } from './kit.js';
 
 describe('exec', async () => {
@@ -7,6 +7,19 @@ describe('exec', async () => {
   const create = containerFactory(server);
 
   describe.each(TEST_IMAGES)('on $label', ({ image }) => {
+    it("answers a program the container cannot start as a shell does, in podgraph's words on either engine", async () => {
+      const c = await create(image);
+      const run = async (args: string[]) => (await server.ok(Exec, { container: c.name, input: { args } })).exec;
+      expect(await run(['no-such-program'])).toMatchObject({ exitCode: 127, stdout: '', stderr: 'no-such-program: executable not found\n' });
+      expect(await run(['/no/such/program'])).toMatchObject({ exitCode: 127, stdout: '', stderr: '/no/such/program: executable not found\n' });
+      expect(await run(['/etc/passwd'])).toMatchObject({ exitCode: 126, stdout: '', stderr: '/etc/passwd: permission denied\n' });
+      // An account the container lacks is the same answer for an exec's user as for a file's owner.
+      const noUser = await server.execute(Exec, { container: c.name, input: { command: 'true', user: 'ghost' } });
+      expect(noUser.errors?.[0]).toMatchObject({ message: 'No such user in the container: ghost', extensions: { code: 'NOT_FOUND' } });
+      const noOwner = await server.execute(WriteFile, { container: c.name, input: { path: '/tmp/owned', content: 'x', owner: 'ghost' } });
+      expect(noOwner.errors?.[0]).toMatchObject({ message: 'No such user in the container: ghost', extensions: { code: 'NOT_FOUND' } });
+    });
+
     it('separates stdout and stderr, keeps their order, and reports the exit code', async () => {
       const c = await create(image);
       const { exec } = await server.ok(Exec, {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { packEntries, readFirstEntry, type ArchiveEntry } from '../engine/archive.js';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
-import { AppError, badInput, conflict, notFound } from '../errors.js';
+import { AppError, badInput, conflict, noSuchAccount, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { ContainerService } from './containers.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -191,7 +191,7 @@ export class FileService {
     } else {
       const users = parsePasswd(await this.readTextOrEmpty(containerId, '/etc/passwd', signal));
       const user = users.find((u) => u.username === userPart);
-      if (!user) throw notFound(`No such user in the container: ${userPart}`);
+      if (!user) throw noSuchAccount('user', userPart);
       uid = user.uid;
       gid = user.gid;
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { AppError, fromEngineError } from '../errors.js';
+import { startFailureOf } from './start-failure.js';
 import { frameReader, OutputCollector, type Frame } from './streams.js';
 
 export interface EngineInfo {
@@ -316,10 +317,10 @@ export class Engine {
     }
     const captured = collector.finish();
     const { exitCode, containerId } = killed ? { exitCode: null, containerId: null } : await this.endedExec(exec);
+    const failure = startFailureOf(exitCode, captured);
     return {
-      exitCode,
       containerId,
-      ...captured,
+      ...(failure ? { exitCode: failure.exitCode, stdout: '', stderr: failure.message, output: failure.message, truncated: false } : { exitCode, ...captured }),
       killed,
       startedAt,
       finishedAt: new Date(),
