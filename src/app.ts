@@ -66,6 +66,7 @@ export function createApp(config: Config, logger: Logger): App {
     engineAddress,
     start: () =>
       new Promise((resolve, reject) => {
+        services.containerIndex?.start();
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
@@ -83,6 +84,7 @@ export function createApp(config: Config, logger: Logger): App {
       const streamsEnded = Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
       await Promise.race([streamsEnded, sleep(STREAM_END_GRACE_MS, undefined, { ref: false })]);
       services.live.close();
+      services.containerIndex?.close();
       await ws.close();
       server.closeIdleConnections();
       for (const socket of sockets) socket.destroy();

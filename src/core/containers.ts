@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import type { ContainerIndex } from './container-index.js';
 import type { ContainerPolicy, Requester } from './policy.js';
 import { splitShellWords } from './shellwords.js';
 import {
@@ -94,7 +95,7 @@ function humanDuration(ms: number): string {
 }
 
 /** The engine's list-style status text, derived for inspected containers. */
-function statusText(state: ContainerState, details: ContainerDetails, now = Date.now()): string {
+export function statusText(state: ContainerState, details: ContainerDetails, now = Date.now()): string {
   if (state === 'RUNNING' && details.startedAt) return `Up ${humanDuration(now - details.startedAt.getTime())}`;
   if (state === 'EXITED' && details.finishedAt) {
     return `Exited (${details.exitCode ?? 0}) ${humanDuration(now - details.finishedAt.getTime())} ago`;
@@ -235,14 +236,17 @@ export class ContainerService {
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
     private readonly policy: ContainerPolicy,
+    /** Answers lists and lookups without the engine while synced; the engine answers otherwise. */
+    private readonly index?: ContainerIndex,
   ) {}
 
   async list(input: z.input<typeof listContainersInput> = {}): Promise<ContainerModel[]> {
     const filter = parseInput(listContainersInput, input);
-    const summaries = await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal));
+    const containers = this.index?.synced
+      ? this.index.list(filter.labels)
+      : (await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal))).map(fromSummary);
     const needle = filter.nameContains?.toLowerCase();
-    return summaries
-      .map(fromSummary)
+    return containers
       .filter((c) => (!filter.state || c.state === filter.state) && (!needle || c.name.toLowerCase().includes(needle)))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -253,6 +257,9 @@ export class ContainerService {
    */
   async get(ref: string): Promise<ContainerModel> {
     const id = parseInput(containerRef, ref);
+    // A miss asks the engine: the container may be newer than the events seen so far.
+    const indexed = this.index?.synced ? this.index.lookup(id) : undefined;
+    if (indexed) return indexed;
     let pending = this.inspecting.get(id);
     if (!pending) {
       pending = this.pool
@@ -281,9 +288,10 @@ export class ContainerService {
         await this.engine.startContainer(id, signal);
       } catch (error) {
         await this.engine.removeContainer(id, true).catch(() => undefined);
+        this.index?.forget(id);
         throw error;
       }
-      return fromInspect(await this.engine.inspectContainer(id, signal));
+      return this.remember(fromInspect(await this.engine.inspectContainer(id, signal)));
     });
   }
 
@@ -310,6 +318,7 @@ export class ContainerService {
         throw conflict(`Container ${info.name} is running; stop it first or remove with force`);
       }
       await this.engine.removeContainer(info.id, force, signal);
+      this.index?.forget(info.id);
       return { id: info.id, name: info.name };
     });
   }
@@ -335,8 +344,14 @@ export class ContainerService {
     return this.pool.write.run(async (signal) => {
       const before = await this.engine.inspectContainer(id, signal);
       await act(before.Id, signal);
-      return fromInspect(await this.engine.inspectContainer(before.Id, signal));
+      return this.remember(fromInspect(await this.engine.inspectContainer(before.Id, signal)));
     }, timeoutMs);
+  }
+
+  /** A change the server made is in the index before the client hears of it (read your own writes). */
+  private remember(container: ContainerModel): ContainerModel {
+    this.index?.apply(container);
+    return container;
   }
 }
 

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { WorkerPool } from '../engine/pool.js';
 import { OrphanReaper } from '../engine/reaper.js';
+import { ContainerIndex } from './container-index.js';
 import { ContainerService } from './containers.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
@@ -31,7 +32,8 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     maxQueueWaitMs: config.maxQueueWaitMs,
   });
   const reaper = new OrphanReaper(engine);
-  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
+  const containerIndex = config.containerIndex ? new ContainerIndex(engine, config.requestTimeoutMs) : undefined;
+  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   const live = new LiveService(engine, pool, {
     queueBytes: config.streamQueueBytes,
@@ -42,6 +44,7 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
   return {
     pool,
     reaper,
+    containerIndex,
     live,
     logs: new LogService(containers, live, config.maxLogTail),
     containers,

@@ -9,6 +9,8 @@ export interface Upstream {
 }
 
 export interface UpstreamHandlers<T> {
+  /** Called once the engine has answered the request: from then on the stream misses nothing. */
+  open?(): void;
   data(item: T): void;
   /** Called once when the stream ends on its own: cleanly, or with the engine's error. */
   end(error?: AppError): void;
@@ -115,7 +117,7 @@ function openStream(
   request: (signal: AbortSignal) => Promise<unknown>,
   onChunk: (chunk: Buffer) => void,
   onEnd: () => void,
-  handlers: Pick<UpstreamHandlers<unknown>, 'end'>,
+  handlers: Pick<UpstreamHandlers<unknown>, 'open' | 'end'>,
 ): Upstream {
   const controller = new AbortController();
   let stream: Readable | undefined;
@@ -132,6 +134,7 @@ function openStream(
         stream.destroy();
         return;
       }
+      handlers.open?.();
       // Read in paused mode: everything buffered since the last read comes as one chunk, where
       // 'data' would fire for each HTTP chunk (Podman sends one per log line).
       stream.on('readable', () => {
