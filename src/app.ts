@@ -32,7 +32,9 @@ export interface App {
 export function createApp(config: Config, logger: Logger): App {
   const engineAddress = selectEngine(config.engineHost);
   const engine = new Engine(createDockerClient(engineAddress));
-  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'));
+  // The index's event stream and its calls, one at a time (core/container-index.ts).
+  const indexEngine = config.containerIndex ? new Engine(createDockerClient(engineAddress, { keptConnections: 2 })) : undefined;
+  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), indexEngine);
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);

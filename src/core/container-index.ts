@@ -1,6 +1,5 @@
 import type { Engine } from '../engine/engine.js';
 import { watchContainerEvents, type EngineEvent, type Upstream } from '../engine/live.js';
-import { Lane } from '../engine/pool.js';
 import { AppError } from '../errors.js';
 import { fromInspect, statusText, type ContainerModel } from './containers.js';
 
@@ -25,18 +24,8 @@ const UNCHANGING_ACTIONS = new Set([
   'commit',
 ]);
 
-/** Inspects the index runs at once: its work is bounded apart from the clients' lanes. */
-const INSPECT_SLOTS = 4;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2000;
-
-/** Re-inspects of one container: bursts of events coalesce into at most one more inspect. */
-interface Refresh {
-  /** An event arrived after the running inspect began. */
-  again: boolean;
-  /** The server wrote a newer result meanwhile: the running inspect's answer is older. */
-  overridden: boolean;
-}
 
 /** `key` or `key=value` filters, all of which must match, as the engine's label filter reads them. */
 export function matchesLabels(labels: Record<string, string>, filters: readonly string[]): boolean {
@@ -54,10 +43,14 @@ export function matchesLabels(labels: Record<string, string>, filters: readonly 
  */
 export class ContainerIndex {
   private entries = new Map<string, ContainerModel>();
-  private readonly refreshing = new Map<string, Refresh>();
-  /** Containers that changed while unsynced: inspected again once the resync is in. */
-  private readonly dirty = new Set<string>();
-  private readonly lane: Lane;
+  /**
+   * Containers to inspect again, oldest first; one that changes again while queued stays queued
+   * once. Filled while unsynced too, and worked through once synced.
+   */
+  private readonly changed = new Set<string>();
+  private refreshing = false;
+  /** The container whose inspect is running, and whether the server wrote a newer result meanwhile. */
+  private inspecting?: { id: string; overridden: boolean };
   private upstream?: Upstream;
   private retryTimer?: NodeJS.Timeout;
   private retryMs = FIRST_RETRY_MS;
@@ -67,19 +60,18 @@ export class ContainerIndex {
   private readonly closing = new AbortController();
   private isSynced = false;
 
+  /**
+   * `engine` is the index's own client, over two kept-open connections (engine/connect.ts): the
+   * event stream and one call at a time. That bounds the engine work the index adds, and its
+   * descriptors do not come and go with other people's containers' events.
+   */
   constructor(
     private readonly engine: Engine,
-    inspectTimeoutMs: number,
-  ) {
-    this.lane = new Lane({ slots: INSPECT_SLOTS, defaultTimeoutMs: inspectTimeoutMs, maxQueueWaitMs: Number.POSITIVE_INFINITY });
-  }
+    private readonly callTimeoutMs: number,
+  ) {}
 
   get synced(): boolean {
     return this.isSynced;
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 
   start(): void {
@@ -97,6 +89,7 @@ export class ContainerIndex {
     this.closed = true;
     this.disconnect();
     this.closing.abort();
+    this.engine.close();
   }
 
   /** Containers carrying every label filter (`key` or `key=value`), with their status as of now. */
@@ -138,11 +131,10 @@ export class ContainerIndex {
 
   private write(id: string, change: () => void): void {
     if (!this.isSynced) {
-      this.dirty.add(id);
+      this.changed.add(id);
       return;
     }
-    const refresh = this.refreshing.get(id);
-    if (refresh) refresh.overridden = true;
+    if (this.inspecting?.id === id) this.inspecting.overridden = true;
     change();
   }
 
@@ -175,80 +167,74 @@ export class ContainerIndex {
     // Docker appends details to some actions ("exec_start: sh -c ...", "health_status: healthy").
     const action = event.action.split(':')[0]!.trim();
     if (UNCHANGING_ACTIONS.has(action)) return;
-    if (this.isSynced) void this.refresh(event.id);
-    else this.dirty.add(event.id);
+    this.changed.add(event.id);
+    void this.refresh();
   }
 
-  /** A full list and inspect of every container, then the ones that changed meanwhile. */
+  /** A full list and inspect of every container; the ones that changed meanwhile are inspected after. */
   private async resync(connection: number): Promise<void> {
     const stale = () => connection !== this.connection;
     try {
-      const listed = await this.lane.run((signal) => this.engine.listContainers([], this.linked(signal)));
-      const ids = listed.map((summary) => summary.Id);
+      const listed = await this.engine.listContainers([], this.callSignal());
       const entries = new Map<string, ContainerModel>();
-      // As many inspects as the lane has slots, each taken when one ends: a queue of hundreds
-      // would wait past the lane's deadline on a busy engine.
-      const inspectNext = async () => {
-        for (let id = ids.pop(); id !== undefined && !stale(); id = ids.pop()) {
-          const container = await this.inspect(id);
-          if (container) entries.set(container.id, container);
-        }
-      };
-      await Promise.all(Array.from({ length: INSPECT_SLOTS }, inspectNext));
+      for (const { Id } of listed) {
+        if (stale()) return;
+        const container = await this.inspect(Id);
+        if (container) entries.set(container.id, container);
+      }
       if (stale()) return;
-      // Refreshes left from before were read earlier than this list: theirs must not land on it.
-      for (const refresh of this.refreshing.values()) refresh.overridden = true;
       this.entries = entries;
       this.isSynced = true;
       this.retryMs = FIRST_RETRY_MS;
-      const changed = [...this.dirty];
-      this.dirty.clear();
-      // Synced already, so events during these refreshes coalesce into them.
-      await Promise.all(changed.map((id) => this.refresh(id)));
+      void this.refresh();
     } catch {
       if (!stale()) this.onBroken(connection);
     }
   }
 
-  private async refresh(id: string): Promise<void> {
-    const running = this.refreshing.get(id);
-    if (running) {
-      running.again = true;
-      return;
-    }
-    const refresh: Refresh = { again: true, overridden: false };
-    this.refreshing.set(id, refresh);
-    const connection = this.connection;
+  /** Inspects the changed containers one at a time, while synced. */
+  private async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
     try {
-      while (refresh.again && connection === this.connection) {
-        refresh.again = false;
-        refresh.overridden = false;
-        const container = await this.inspect(id);
-        if (refresh.overridden || connection !== this.connection) continue;
+      while (this.isSynced && this.changed.size > 0) {
+        const id = this.changed.values().next().value!;
+        this.changed.delete(id);
+        const connection = this.connection;
+        const inspecting = (this.inspecting = { id, overridden: false });
+        let container: ContainerModel | null;
+        try {
+          container = await this.inspect(id);
+        } catch {
+          // The entry can no longer be trusted: rebuild everything rather than serve it stale.
+          if (connection === this.connection) this.reconnect();
+          continue;
+        } finally {
+          this.inspecting = undefined;
+        }
+        // A resync since then read the container afresh, or the server wrote a newer result.
+        if (inspecting.overridden || connection !== this.connection) continue;
         if (container) this.entries.set(id, container);
         else this.entries.delete(id);
       }
-    } catch {
-      // The entry can no longer be trusted: rebuild everything rather than serve it stale.
-      if (connection === this.connection) this.reconnect();
     } finally {
-      this.refreshing.delete(id);
+      this.refreshing = false;
     }
   }
 
   /** The container's model, or null when it is gone. */
   private async inspect(id: string): Promise<ContainerModel | null> {
     try {
-      return fromInspect(await this.lane.run((signal) => this.engine.inspectContainer(id, this.linked(signal))));
+      return fromInspect(await this.engine.inspectContainer(id, this.callSignal()));
     } catch (error) {
       if (error instanceof AppError && error.code === 'NOT_FOUND') return null;
       throw error;
     }
   }
 
-  /** The lane's deadline, or the index closing, whichever comes first. */
-  private linked(signal: AbortSignal): AbortSignal {
-    return AbortSignal.any([signal, this.closing.signal]);
+  /** Each engine call is bounded, and ends when the index closes. */
+  private callSignal(): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(this.callTimeoutMs), this.closing.signal]);
   }
 }
 

@@ -23,8 +23,9 @@ export type Services = ReturnType<typeof createServices>;
 /**
  * Wires every service over one engine client and one worker pool; GraphQL and REST share them.
  * `engineIsLocal`: the engine listens on a unix socket, so its files are on this host.
+ * `indexEngine`: the container index's own client; without it there is no index.
  */
-export function createServices(engine: Engine, config: Config, engineIsLocal: boolean) {
+export function createServices(engine: Engine, config: Config, engineIsLocal: boolean, indexEngine?: Engine) {
   const pool = new WorkerPool({
     readSlots: config.maxReadWorkers,
     writeSlots: config.maxWorkers,
@@ -32,7 +33,7 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     maxQueueWaitMs: config.maxQueueWaitMs,
   });
   const reaper = new OrphanReaper(engine);
-  const containerIndex = config.containerIndex ? new ContainerIndex(engine, config.requestTimeoutMs) : undefined;
+  const containerIndex = indexEngine && new ContainerIndex(indexEngine, config.requestTimeoutMs);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   const live = new LiveService(engine, pool, {
