@@ -44,6 +44,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ READ_LOG_FILES: 'sometimes' })).toThrow(/^Invalid READ_LOG_FILES="sometimes"/);
   });
 
+  it('keeps a container index by default, none with CONTAINER_INDEX=false, and refuses a bad flag', () => {
+    const index = (env: Record<string, string>) => createApp(loadConfig(env), createLogger('silent')).services.containerIndex;
+    expect(index({})).toBeDefined();
+    expect(index({ CONTAINER_INDEX: 'false' })).toBeUndefined();
+    expect(() => loadConfig({ CONTAINER_INDEX: 'sometimes' })).toThrow(/^Invalid CONTAINER_INDEX="sometimes"/);
+  });
+
   it('names the bad variable', () => {
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
