@@ -43,7 +43,9 @@ export interface App {
 export function createApp(config: Config, logger: Logger): App {
   const engineAddress = selectEngine(config.engineHost);
   const engine = new Engine(createDockerClient(engineAddress));
-  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'));
+  // The index's event stream and its calls, one at a time (core/container-index.ts).
+  const indexEngine = config.containerIndex ? new Engine(createDockerClient(engineAddress, { keptConnections: 2 })) : undefined;
+  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), indexEngine);
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);
@@ -84,6 +86,7 @@ export function createApp(config: Config, logger: Logger): App {
     engineAddress,
     start: () =>
       new Promise((resolve, reject) => {
+        services.containerIndex?.start();
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
@@ -116,6 +119,7 @@ export function createApp(config: Config, logger: Logger): App {
       await Promise.race([Promise.all([streamsEnded, services.pool.drain(deadline - Date.now()), answered()]), until(deadline)]);
 
       // (c) Every answer has gone out (or the bound is up): the sockets close.
+      services.containerIndex?.close();
       const wsClosed = ws.close();
       server.closeIdleConnections();
       await Promise.race([wsClosed, until(deadline)]);

@@ -64,6 +64,7 @@ const envSchema = z.object({
   TERMINAL_IDLE_TIMEOUT: z.coerce.number().positive().max(7 * 24 * 3600).default(900),
   STREAM_QUEUE_BYTES: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   READ_LOG_FILES: booleanFlag.default(true),
+  CONTAINER_INDEX: booleanFlag.default(true),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
@@ -148,6 +149,8 @@ export interface Config {
   streamQueueBytes: number;
   /** Whether logs are read from the engine's own log files where this host can (see engine/logfile.ts). */
   readLogFiles: boolean;
+  /** Whether lists and lookups come from an index kept current by the engine's events (core/container-index.ts). */
+  containerIndex: boolean;
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -200,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     terminalIdleTimeoutMs: e.TERMINAL_IDLE_TIMEOUT * 1000,
     streamQueueBytes: e.STREAM_QUEUE_BYTES,
     readLogFiles: e.READ_LOG_FILES,
+    containerIndex: e.CONTAINER_INDEX,
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     graphiql: e.GRAPHIQL,

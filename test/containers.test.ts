@@ -154,3 +154,20 @@ describe('containers', async () => {
     expect(tags).toEqual(expect.arrayContaining([DEBIAN_IMAGE, BUSYBOX_IMAGE]));
   });
 });
+
+describe.each([
+  { label: 'from the container index', env: {} },
+  { label: 'from the engine (CONTAINER_INDEX=false)', env: { CONTAINER_INDEX: 'false' } },
+])('one container, one answer, listed $label', async ({ env }) => {
+  const server = await startTestServer(env);
+  const create = containerFactory(server);
+
+  it('lists the command as its argument list, as inspecting it does, not split at spaces', async () => {
+    const command = ['sh', '-c', 'i=0; while true; do i=$((i+1)); sleep 60; done'];
+    const c = await create(BUSYBOX_IMAGE, { command: null, args: command });
+    const { containers } = await server.ok(ContainersQuery, { filter: { nameContains: c.name } });
+    const { container } = await server.ok(ContainerQuery, { ref: c.name });
+    expect(containers.map((listed) => listed.command)).toEqual([command]);
+    expect(container?.command).toEqual(command);
+  });
+});

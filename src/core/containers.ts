@@ -1,8 +1,10 @@
 import type Docker from 'dockerode';
 import { z } from 'zod';
+import { CONTAINER_STATES, fromInspect, fromSummary, type ContainerModel } from '../engine/container-model.js';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import type { ContainerIndex } from './container-index.js';
 import type { ContainerPolicy, Requester, RequesterScope } from './policy.js';
 import { splitShellWords } from './shellwords.js';
 import {
@@ -19,163 +21,9 @@ import {
   processUser,
 } from './validation.js';
 
-export const CONTAINER_STATES = ['CREATED', 'RUNNING', 'PAUSED', 'RESTARTING', 'REMOVING', 'EXITED', 'DEAD'] as const;
-export type ContainerState = (typeof CONTAINER_STATES)[number];
-
-export interface PortMapping {
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-  hostPort: number | null;
-  hostIp: string | null;
-}
-
-/** Details only an inspect returns; absent on list results until asked for. */
-export interface ContainerDetails {
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  exitCode: number | null;
-  tty: boolean;
-  user: string | null;
-  workdir: string | null;
-  /** The container's log file, if the engine writes one in a format podgraph reads (engine/logfile.ts). */
-  logPath: string | null;
-}
-
-export interface ContainerModel {
-  id: string;
-  name: string;
-  image: string;
-  imageId: string;
-  state: ContainerState;
-  status: string;
-  createdAt: Date;
-  command: string[];
-  labels: Record<string, string>;
-  ports: PortMapping[];
-  details?: ContainerDetails;
-}
-
-/** Both engines' state words mapped to one enum (Podman says "stopped", "configured"...). */
-export function toState(raw: string | undefined): ContainerState {
-  switch ((raw ?? '').toLowerCase()) {
-    case 'running':
-      return 'RUNNING';
-    case 'paused':
-      return 'PAUSED';
-    case 'restarting':
-      return 'RESTARTING';
-    case 'removing':
-      return 'REMOVING';
-    case 'dead':
-      return 'DEAD';
-    case 'exited':
-    case 'stopped':
-      return 'EXITED';
-    default:
-      return 'CREATED';
-  }
-}
-
-const engineTime = (value: string | undefined): Date | null => {
-  if (!value || value.startsWith('0001-01-01')) return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
-};
-
-function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} minute${m === 1 ? '' : 's'}`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h} hour${h === 1 ? '' : 's'}`;
-  const d = Math.round(h / 24);
-  return `${d} days`;
-}
-
-/** The engine's list-style status text, derived for inspected containers. */
-function statusText(state: ContainerState, details: ContainerDetails, now = Date.now()): string {
-  if (state === 'RUNNING' && details.startedAt) return `Up ${humanDuration(now - details.startedAt.getTime())}`;
-  if (state === 'EXITED' && details.finishedAt) {
-    return `Exited (${details.exitCode ?? 0}) ${humanDuration(now - details.finishedAt.getTime())} ago`;
-  }
-  return state.charAt(0) + state.slice(1).toLowerCase();
-}
-
-function portsFromBindings(bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | undefined): PortMapping[] {
-  const ports: PortMapping[] = [];
-  for (const [key, hosts] of Object.entries(bindings ?? {})) {
-    const [port, proto] = key.split('/');
-    const base = { containerPort: Number(port), protocol: proto === 'udp' ? ('udp' as const) : ('tcp' as const) };
-    if (!hosts?.length) ports.push({ ...base, hostPort: null, hostIp: null });
-    for (const h of hosts ?? []) ports.push({ ...base, hostPort: h.HostPort ? Number(h.HostPort) : null, hostIp: h.HostIp || null });
-  }
-  return ports;
-}
-
 export function assertRunning(container: ContainerModel): ContainerModel {
   if (container.state !== 'RUNNING') throw conflict(`Container ${container.name} is not running`);
   return container;
-}
-
-/** Log drivers whose files are lines of text; Podman reports its k8s-file as json-file. */
-const READABLE_LOG_DRIVERS = new Set(['json-file', 'k8s-file']);
-
-export function fromInspect(info: Docker.ContainerInspectInfo): ContainerModel {
-  const state = toState(info.State.Status);
-  const details: ContainerDetails = {
-    startedAt: engineTime(info.State.StartedAt),
-    finishedAt: state === 'RUNNING' ? null : engineTime(info.State.FinishedAt),
-    exitCode: state === 'EXITED' || state === 'DEAD' ? info.State.ExitCode : null,
-    tty: Boolean(info.Config.Tty),
-    user: info.Config.User || null,
-    workdir: info.Config.WorkingDir || null,
-    logPath: READABLE_LOG_DRIVERS.has(info.HostConfig.LogConfig?.Type ?? '') ? info.LogPath || null : null,
-  };
-  const bindings = (info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }>>;
-  return {
-    id: info.Id,
-    name: info.Name.replace(/^\//, ''),
-    image: info.Config.Image,
-    imageId: info.Image,
-    state,
-    status: statusText(state, details),
-    createdAt: new Date(info.Created),
-    command: [...(info.Config.Entrypoint ? [info.Config.Entrypoint].flat() : []), ...(info.Config.Cmd ?? [])],
-    labels: info.Config.Labels ?? {},
-    ports: portsFromBindings(info.NetworkSettings?.Ports ?? bindings),
-    details,
-  };
-}
-
-/** List results carry the command as one joined string; split it back where it parses. */
-function commandWords(joined: string | undefined): string[] {
-  if (!joined) return [];
-  try {
-    return splitShellWords(joined);
-  } catch {
-    return [joined];
-  }
-}
-
-export function fromSummary(info: Docker.ContainerInfo): ContainerModel {
-  return {
-    id: info.Id,
-    name: (info.Names[0] ?? info.Id).replace(/^\//, ''),
-    image: info.Image,
-    imageId: info.ImageID,
-    state: toState(info.State),
-    status: info.Status,
-    createdAt: new Date(info.Created * 1000),
-    command: commandWords(info.Command),
-    labels: info.Labels ?? {},
-    ports: (info.Ports ?? []).map((p) => ({
-      containerPort: p.PrivatePort,
-      protocol: p.Type === 'udp' ? 'udp' : 'tcp',
-      hostPort: p.PublicPort ?? null,
-      hostIp: p.IP || null,
-    })),
-  };
 }
 
 export const listContainersInput = z.object({
@@ -245,14 +93,17 @@ export class ContainerService {
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
     private readonly policy: ContainerPolicy,
+    /** Answers lists and lookups without the engine while synced; the engine answers otherwise. */
+    private readonly index?: ContainerIndex,
   ) {}
 
   async list(input: z.input<typeof listContainersInput> = {}): Promise<ContainerModel[]> {
     const filter = parseInput(listContainersInput, input);
-    const summaries = await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal));
+    const containers = this.index?.synced
+      ? this.index.list(filter.labels)
+      : (await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal))).map(fromSummary);
     const needle = filter.nameContains?.toLowerCase();
-    return summaries
-      .map(fromSummary)
+    return containers
       .filter((c) => (!filter.state || c.state === filter.state) && (!needle || c.name.toLowerCase().includes(needle)))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -263,6 +114,9 @@ export class ContainerService {
    */
   async get(ref: string): Promise<ContainerModel> {
     const id = parseInput(containerRef, ref);
+    // A miss asks the engine: the container may be newer than the events seen so far.
+    const indexed = this.index?.synced ? this.index.lookup(id) : undefined;
+    if (indexed) return indexed;
     let pending = this.inspecting.get(id);
     if (!pending) {
       pending = this.pool.read
@@ -297,9 +151,10 @@ export class ContainerService {
         await this.engine.startContainer(id, signal);
       } catch (error) {
         await this.engine.removeContainer(id, true).catch(() => undefined);
+        this.index?.forget(id);
         throw error;
       }
-      return fromInspect(await this.engine.inspectContainer(id, signal));
+      return this.remember(fromInspect(await this.engine.inspectContainer(id, signal)));
     });
   }
 
@@ -339,6 +194,7 @@ export class ContainerService {
         throw conflict(`Container ${info.name} is running; stop it first or remove with force`);
       }
       await this.engine.removeContainer(info.id, force, signal);
+      this.index?.forget(info.id);
       return { id: info.id, name: info.name };
     });
   }
@@ -364,8 +220,14 @@ export class ContainerService {
     return this.pool.write.run(async (signal) => {
       const before = await this.engine.inspectContainer(id, signal);
       await act(before.Id, signal);
-      return fromInspect(await this.engine.inspectContainer(before.Id, signal));
+      return this.remember(fromInspect(await this.engine.inspectContainer(before.Id, signal)));
     }, timeoutMs);
+  }
+
+  /** A change the server made is in the index before the client hears of it (read your own writes). */
+  private remember(container: ContainerModel): ContainerModel {
+    this.index?.apply(container);
+    return container;
   }
 }
 

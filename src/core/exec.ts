@@ -6,7 +6,8 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
-import { assertRunning, type ContainerModel, type ContainerService } from './containers.js';
+import type { ContainerModel } from '../engine/container-model.js';
+import { assertRunning, type ContainerService } from './containers.js';
 import type { StreamGap } from './live.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 

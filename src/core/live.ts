@@ -12,7 +12,7 @@ import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime
 import { FanOutHub } from '../streams/hub.js';
 import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
-import type { ContainerModel, ContainerState } from './containers.js';
+import type { ContainerModel, ContainerState } from '../engine/container-model.js';
 import { linearPattern } from './pattern.js';
 import { containerRef, parseInput } from './validation.js';
 

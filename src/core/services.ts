@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { WorkerPool } from '../engine/pool.js';
 import { OrphanReaper } from '../engine/reaper.js';
+import { ContainerIndex } from './container-index.js';
 import { ContainerService } from './containers.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
@@ -22,8 +23,9 @@ export type Services = ReturnType<typeof createServices>;
 /**
  * Wires every service over one engine client and one worker pool; GraphQL and REST share them.
  * `engineIsLocal`: the engine listens on a unix socket, so its files are on this host.
+ * `indexEngine`: the container index's own client; without it there is no index.
  */
-export function createServices(engine: Engine, config: Config, engineIsLocal: boolean) {
+export function createServices(engine: Engine, config: Config, engineIsLocal: boolean, indexEngine?: Engine) {
   const pool = new WorkerPool({
     readSlots: config.maxReadWorkers,
     writeSlots: config.maxWorkers,
@@ -31,7 +33,8 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     maxQueueWaitMs: config.maxQueueWaitMs,
   });
   const reaper = new OrphanReaper(engine);
-  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy));
+  const containerIndex = indexEngine && new ContainerIndex(indexEngine, config.requestTimeoutMs);
+  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   const live = new LiveService(engine, pool, {
     queueBytes: config.streamQueueBytes,
@@ -42,6 +45,7 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
   return {
     pool,
     reaper,
+    containerIndex,
     live,
     logs: new LogService(containers, live, config.maxLogTail),
     containers,

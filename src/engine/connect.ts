@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
@@ -32,10 +34,15 @@ export function selectEngine(explicit: string | undefined, env: NodeJS.ProcessEn
   return { url: `unix://${PROJECT_PODMAN_SOCKET}`, source: 'project engine (scripts/engine.sh)' };
 }
 
-/** One dockerode client for the whole process, shared by every request. */
-export function createDockerClient(address: EngineAddress): Docker {
+/**
+ * One dockerode client for the whole process, shared by every request. With `keptConnections`,
+ * a client that opens at most that many connections and keeps them open until it is closed.
+ */
+export function createDockerClient(address: EngineAddress, { keptConnections }: { keptConnections?: number } = {}): Docker {
   const url = new URL(address.url);
-  if (url.protocol === 'unix:') return new Docker({ socketPath: decodeURIComponent(url.pathname) });
   const protocol = url.protocol === 'https:' ? 'https' : 'http';
-  return new Docker({ protocol, host: url.hostname, port: Number(url.port || (protocol === 'https' ? 2376 : 2375)) });
+  // docker-modem takes an agent, though dockerode's types do not say so.
+  const agent = keptConnections ? { agent: new (protocol === 'https' ? https : http).Agent({ keepAlive: true, maxSockets: keptConnections }) } : {};
+  if (url.protocol === 'unix:') return new Docker({ socketPath: decodeURIComponent(url.pathname), ...agent } as Docker.DockerOptions);
+  return new Docker({ protocol, host: url.hostname, port: Number(url.port || (protocol === 'https' ? 2376 : 2375)), ...agent } as Docker.DockerOptions);
 }

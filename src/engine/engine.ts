@@ -101,6 +101,11 @@ const withSignal =
 export class Engine {
   constructor(readonly docker: Docker) {}
 
+  /** Closes the connections a client with an agent of its own keeps open (the shared one keeps none). */
+  close(): void {
+    (this.docker.modem as { agent?: { destroy(): void } }).agent?.destroy();
+  }
+
   async info(signal?: AbortSignal): Promise<EngineInfo> {
     try {
       const v = await withSignal(this.docker.version.bind(this.docker))<Docker.DockerVersion>(signal);

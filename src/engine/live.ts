@@ -106,7 +106,7 @@ function openStream(
   request: (signal: AbortSignal) => Promise<unknown>,
   onChunk: (chunk: Buffer) => void,
   onEnd: () => void,
-  handlers: Pick<UpstreamHandlers<unknown>, 'end'>,
+  handlers: Pick<UpstreamHandlers<unknown>, 'open' | 'end'>,
 ): Upstream {
   const controller = new AbortController();
   let stream: Readable | undefined;
@@ -123,6 +123,7 @@ function openStream(
         stream.destroy();
         return;
       }
+      handlers.open?.();
       // Read in paused mode: everything buffered since the last read comes as one chunk, where
       // 'data' would fire for each HTTP chunk (Podman sends one per log line).
       stream.on('readable', () => {

@@ -1,4 +1,4 @@
-import { CONTAINER_STATES, type ContainerDetails, type ContainerModel, type PortMapping } from '../core/containers.js';
+import { CONTAINER_STATES, type ContainerDetails, type ContainerModel, type PortMapping } from '../engine/container-model.js';
 import { AppError, badInput } from '../errors.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
@@ -26,7 +26,7 @@ const PortRef = builder.objectRef<PortMapping>('Port').implement({
 export const ContainerRef = builder.objectRef<ContainerModel>('Container');
 
 /** What is known of a listed container that was removed before its details were asked for. */
-const REMOVED_DETAILS: ContainerDetails = { startedAt: null, finishedAt: null, exitCode: null, tty: false, user: null, workdir: null, logPath: null };
+const REMOVED_DETAILS: ContainerDetails = { startedAt: null, finishedAt: null, exitCode: null, tty: false, user: null, workdir: null, logPath: null, command: [] };
 
 /** Inspect-only details: list results fetch them lazily, once per request. */
 async function details(c: ContainerModel, ctx: Context): Promise<ContainerDetails> {
@@ -57,7 +57,7 @@ ContainerRef.implement({
     tty: t.boolean({ resolve: async (c, _, ctx) => (await details(c, ctx)).tty }),
     user: t.string({ nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).user }),
     workdir: t.string({ nullable: true, resolve: async (c, _, ctx) => (await details(c, ctx)).workdir }),
-    command: t.exposeStringList('command'),
+    command: t.stringList({ resolve: async (c, _, ctx) => (await details(c, ctx)).command }),
     labels: t.field({
       type: [LabelRef],
       resolve: (c) => Object.entries(c.labels).map(([key, value]) => ({ key, value })),

@@ -1,4 +1,4 @@
-import { CONTAINER_STATES } from '../core/containers.js';
+import { CONTAINER_STATES } from '../engine/container-model.js';
 import type { ContainerEvent } from '../core/live.js';
 import { builder } from './builder.js';
 import { DateTimeScalar } from './scalars.js';

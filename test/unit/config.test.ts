@@ -44,6 +44,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ READ_LOG_FILES: 'sometimes' })).toThrow(/^Invalid READ_LOG_FILES="sometimes"/);
   });
 
+  it('keeps a container index by default, none with CONTAINER_INDEX=false, and refuses a bad flag', () => {
+    const index = (env: Record<string, string>) => createApp(loadConfig(env), createLogger('silent')).services.containerIndex;
+    expect(index({})).toBeDefined();
+    expect(index({ CONTAINER_INDEX: 'false' })).toBeUndefined();
+    expect(() => loadConfig({ CONTAINER_INDEX: 'sometimes' })).toThrow(/^Invalid CONTAINER_INDEX="sometimes"/);
+  });
+
   it('names the bad variable', () => {
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
@@ -64,7 +71,7 @@ describe('fromEngineError', () => {
     [{ statusCode: 409, json: { message: 'name in use' } }, 'CONFLICT'],
     [{ statusCode: 500, json: { message: 'container name "x" is already in use' } }, 'CONFLICT'],
     [{ statusCode: 500, json: { message: 'x: image not known' } }, 'NOT_FOUND'],
-    [{ statusCode: 500, json: { message: 'unable to find user nosuchuser: no matching entries in passwd file' } }, 'BAD_USER_INPUT'],
+    [{ statusCode: 500, json: { message: 'unable to find user nosuchuser: no matching entries in passwd file' } }, 'NOT_FOUND'],
     [{ statusCode: 500, json: { message: 'something odd' } }, 'INTERNAL'],
     [new Error('boom'), 'INTERNAL'],
   ])('maps %j to %s', (error, code) => {

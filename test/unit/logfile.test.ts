@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { fromInspect } from '../../src/core/containers.js';
+import { fromInspect } from '../../src/engine/container-model.js';
 import type { StampedLine } from '../../src/engine/live.js';
 import { followLogFile, lineStarts, LogRecordJoiner, LogRecordParser, readLogFile } from '../../src/engine/logfile.js';
 import { CursorClock, encodeCursor } from '../../src/streams/cursor.js';

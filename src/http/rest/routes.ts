@@ -1,4 +1,4 @@
-import type { ContainerModel } from '../../core/containers.js';
+import type { ContainerModel } from '../../engine/container-model.js';
 import { AppError, type ErrorCode } from '../../errors.js';
 import type { Session } from '../../core/session.js';
 import { toAddUserInput, toCreateContainerInput, toExecInput, toWriteFileInput } from './bodies.js';
