@@ -11,7 +11,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { createErrorMask, createGraphQLHandler, graphqlErrorBody } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
-import { originAllowed } from './http/origin.js';
+import { provenanceRefusal } from './http/origin.js';
 import { errorBody } from './http/rest/errors.js';
 import { createRestHandler, isRestPath } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
@@ -41,14 +41,15 @@ export function createApp(config: Config, logger: Logger): App {
   const rest = createRestHandler(services, logger, { authenticator, rateLimiter, metrics, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res, metrics);
+    const refusal = provenanceRefusal(req, config);
+    if (refusal) return refuse(req, res, refusal, metrics);
     if (req.url === '/metrics') void metrics.handle(req, res);
     else if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga, {
     authenticator,
-    allowedOrigins: config.corsOrigins,
+    provenance: config,
     maxPayloadBytes: config.maxWsPayloadBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maskError: mask,
@@ -91,8 +92,8 @@ export function createApp(config: Config, logger: Logger): App {
   };
 }
 
-function refuseOrigin(req: IncomingMessage, res: ServerResponse, metrics: Metrics): void {
-  const error = new AppError('FORBIDDEN', `Requests from ${req.headers.origin} are not allowed (CORS_ORIGINS)`);
+/** Answers a refusal made before any handler runs, in the body its surface uses. */
+function refuse(req: IncomingMessage, res: ServerResponse, error: AppError, metrics: Metrics): void {
   metrics.errorAnswered(error.code);
   const body = isRestPath(req.url) ? JSON.stringify(errorBody(error)) : graphqlErrorBody(error);
   res.writeHead(error.status, { 'content-type': 'application/json' }).end(body);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { tokenList, toTokenRecords, type TokenRecord } from './auth/tokens.js';
@@ -42,6 +43,12 @@ const portRanges = z
     ),
   );
 
+/** A DNS name as a Host header carries it: letters, digits and hyphens in dot-separated labels. */
+const hostName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'expected host names such as lab.example.org')
+  .transform((name) => name.toLowerCase());
+
 const MiB = 1024 * 1024;
 
 const envSchema = z.object({
@@ -67,6 +74,7 @@ const envSchema = z.object({
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
+  ALLOWED_HOSTS: commaList(hostName).default([]),
   GRAPHIQL: booleanFlag.default(true),
   INTROSPECTION: booleanFlag.default(true),
   MAX_QUERY_DEPTH: integer(2, 100).default(12),
@@ -151,6 +159,8 @@ export interface Config {
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
+  /** Host names (lowercase) a request's Host header may carry besides localhost and IP addresses. */
+  allowedHosts: string[];
   graphiql: boolean;
   introspection: boolean;
   queryLimits: QueryLimits;
@@ -202,6 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readLogFiles: e.READ_LOG_FILES,
     tokens,
     corsOrigins: e.CORS_ORIGINS,
+    // The name the server listens on is one its clients reach it by.
+    allowedHosts: isIP(e.HOST) ? e.ALLOWED_HOSTS : [...e.ALLOWED_HOSTS, e.HOST.toLowerCase()],
     graphiql: e.GRAPHIQL,
     introspection: e.INTROSPECTION,
     queryLimits: {

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { connectionToken, type Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../errors.js';
-import type { GraphQLHandler } from './graphql.js';
+import { graphqlErrorBody, type GraphQLHandler } from './graphql.js';
 import type { Metrics } from './metrics.js';
-import { originAllowed } from './origin.js';
+import { provenanceRefusal, type ProvenanceSettings } from './origin.js';
 
 /**
  * Every client is pinged this often and cut off if it has not answered by the next ping, so a
@@ -26,8 +26,8 @@ function withoutHttpStatus(errors: readonly GraphQLError[]): GraphQLFormattedErr
 
 export interface WebSocketOptions {
   authenticator: Authenticator;
-  /** Browser origins besides the server's own (CORS_ORIGINS). */
-  allowedOrigins: readonly string[];
+  /** Browser origins besides the server's own (CORS_ORIGINS) and host names (ALLOWED_HOSTS) upgrades may come with. */
+  provenance: ProvenanceSettings;
   /** Largest message a client may send over the socket. */
   maxPayloadBytes: number;
   /** Most operations running at once on one connection. */
@@ -48,8 +48,12 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
     server,
     path: yoga.graphqlEndpoint,
     maxPayload: options.maxPayloadBytes,
-    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, status?: number) => void) =>
-      done(originAllowed(req, options.allowedOrigins), 403),
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, status?: number, message?: string, headers?: Record<string, string>) => void) => {
+      const refusal = provenanceRefusal(req, options.provenance);
+      if (!refusal) return done(true);
+      options.metrics.errorAnswered(refusal.code);
+      done(false, refusal.status, graphqlErrorBody(refusal), { 'Content-Type': 'application/json' });
+    },
   });
   // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports.
   wsServer.on('error', () => undefined);

@@ -44,6 +44,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ READ_LOG_FILES: 'sometimes' })).toThrow(/^Invalid READ_LOG_FILES="sometimes"/);
   });
 
+  it('reads ALLOWED_HOSTS as lowercase names, adds a HOST that is a name, and refuses anything else', () => {
+    expect(loadConfig({}).allowedHosts).toEqual([]);
+    expect(loadConfig({ ALLOWED_HOSTS: 'Lab.Example.org, podgraph' }).allowedHosts).toEqual(['lab.example.org', 'podgraph']);
+    expect(loadConfig({ HOST: 'Lab-Server.local', AUTH_TOKENS: '[{"id":"a","role":"admin","token":"a-secret-token-00001"}]' }).allowedHosts).toEqual(['lab-server.local']);
+    expect(loadConfig({ HOST: '::1' }).allowedHosts).toEqual([]);
+    for (const bad of ['*.example.org', 'http://lab.example.org', 'lab.example.org:4000', '-lab.example']) {
+      expect(() => loadConfig({ ALLOWED_HOSTS: bad }), bad).toThrow(/^Invalid ALLOWED_HOSTS=/);
+    }
+  });
+
   it('names the bad variable', () => {
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
