@@ -102,9 +102,10 @@ const useNoIntrospection = (): Plugin => ({
 /**
  * graphql-armor: bounds on depth, aliases, directives, tokens and cost, before anything executes.
  * A refusal names its limit (extensions.limit) and is counted; it is thrown, not cached, so a
- * repeated query is refused and counted again. maskError counts it among the errors.
+ * repeated query is refused and counted again. maskError counts it among the errors. Field
+ * suggestions in validation errors are hidden when introspection is off.
  */
-const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
+const useQueryLimits = (limits: QueryLimits, introspection: boolean, metrics: Metrics): Plugin => {
   const naming = (limit: QueryLimit) => ({
     onReject: [
       (_context: unknown, error: GraphQLError) => {
@@ -119,6 +120,8 @@ const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
     maxDirectives: { n: limits.maxDirectives, ...naming('max_directives') },
     maxTokens: { n: limits.maxTokens, ...naming('max_tokens') },
     costLimit: { maxCost: limits.maxCost, ...naming('max_cost') },
+    // "Did you mean" names fields the schema has: hidden only where the schema is.
+    blockFieldSuggestion: { enabled: !introspection },
   }) as Plugin;
 };
 
@@ -197,7 +200,7 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     plugins: [
       useBodyLimit(config.maxBodyBytes, metrics),
       useValidationErrorCodes(metrics),
-      useQueryLimits(config.queryLimits, metrics),
+      useQueryLimits(config.queryLimits, config.introspection, metrics),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       useRateLimit(security.rateLimiter, mask),
       useSharedBatchResults(),
