@@ -35,9 +35,10 @@ export function createApp(config: Config, logger: Logger): App {
   const services = createServices(engine, config, engineAddress.url.startsWith('unix:'));
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
+  const watchRateLimiter = new RateLimiter(config.watchRateLimit.burst, config.watchRateLimit.perSecond);
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);
   const mask = createErrorMask(logger, metrics);
-  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter, metrics, maskError: mask });
+  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter, watchRateLimiter, metrics, maskError: mask });
   const rest = createRestHandler(services, logger, { authenticator, rateLimiter, metrics, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

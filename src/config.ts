@@ -84,6 +84,8 @@ const envSchema = z.object({
   MAX_QUERY_COST: integer(100, 1_000_000).default(5000),
   RATE_LIMIT_BURST: integer(1, 100_000).default(60),
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(100_000).default(10),
+  WATCH_RATE_LIMIT_BURST: integer(1, 1_000_000).default(1000),
+  WATCH_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(100),
   MAX_BODY_BYTES: integer(1024, 1024 * MiB).default(32 * MiB),
   MAX_WS_PAYLOAD_BYTES: integer(1024, 1024 * MiB).default(MiB),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
@@ -164,7 +166,10 @@ export interface Config {
   graphiql: boolean;
   introspection: boolean;
   queryLimits: QueryLimits;
+  /** Per-token bucket for mutations and subscriptions that act (execStream). */
   rateLimit: { burst: number; perSecond: number };
+  /** Per-token bucket for read-only subscriptions (logs, events, stats, terminal watching). */
+  watchRateLimit: { burst: number; perSecond: number };
   maxBodyBytes: number;
   maxWsPayloadBytes: number;
   maxSubscriptionsPerConnection: number;
@@ -224,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCost: e.MAX_QUERY_COST,
     },
     rateLimit: { burst: e.RATE_LIMIT_BURST, perSecond: e.RATE_LIMIT_PER_SECOND },
+    watchRateLimit: { burst: e.WATCH_RATE_LIMIT_BURST, perSecond: e.WATCH_RATE_LIMIT_PER_SECOND },
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,
     maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,

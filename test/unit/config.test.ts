@@ -54,6 +54,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('gives read-only subscriptions their own, larger bucket', () => {
+    expect(loadConfig({}).watchRateLimit).toEqual({ burst: 1000, perSecond: 100 });
+    expect(loadConfig({ WATCH_RATE_LIMIT_BURST: '5', WATCH_RATE_LIMIT_PER_SECOND: '0.5' }).watchRateLimit).toEqual({ burst: 5, perSecond: 0.5 });
+    expect(() => loadConfig({ WATCH_RATE_LIMIT_BURST: '0' })).toThrow(/^Invalid WATCH_RATE_LIMIT_BURST=/);
+  });
+
   it('names the bad variable', () => {
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
