@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_TABLES, CONFIG_VARIABLES, configTableMarkdown } from '../src/config.js';
 import { ERROR_CODES } from '../src/errors.js';
 
 describe('README', () => {
@@ -16,6 +17,18 @@ describe('README', () => {
       .map(([code, { status, meaning }]) => [code, String(status), meaning])
       .sort((a, b) => Number(a[1]) - Number(b[1]));
     expect(rows).toEqual(expected);
+  });
+
+  it.each(Object.entries(CONFIG_TABLES))('shows the %s configuration table --help prints', (name, rows) => {
+    const section = readme.split(`<!-- config-${name}:start -->`)[1]!.split(`<!-- config-${name}:end -->`)[0]!;
+    expect(section.trim()).toBe(configTableMarkdown(rows));
+  });
+
+  it('documents every variable the configuration reads, once', () => {
+    const documented = Object.values(CONFIG_TABLES)
+      .flat()
+      .flatMap((row) => row.variables.split(' / ').map((name) => name.replace(/`/g, '')));
+    expect(documented.sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 
   it('has a quick start of exactly two commands', () => {

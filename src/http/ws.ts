@@ -55,8 +55,6 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
       done(false, refusal.status, graphqlErrorBody(refusal), { 'Content-Type': 'application/json' });
     },
   });
-  // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports.
-  wsServer.on('error', () => undefined);
   type Envelope = { execute: (a: ExecutionArgs) => OperationResult; subscribe: (a: ExecutionArgs) => OperationResult };
   const disposable = useServer(
     {
@@ -105,6 +103,10 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
     wsServer,
     KEEPALIVE_MS,
   );
+  // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports;
+  // graphql-ws's listener would print them with a stack on stderr first.
+  wsServer.removeAllListeners('error');
+  wsServer.on('error', () => undefined);
   // A socket error (a message over maxPayload, a broken frame, a reset) has already made ws close
   // the socket with its own code (1009, 1002, ...); graphql-ws's listener would only add an
   // unstructured line on stderr calling it an implementation error. This one logs it, once.
