@@ -51,7 +51,8 @@ const hostName = z
 
 const MiB = 1024 * 1024;
 
-const envSchema = z.object({
+/** Every variable the server reads, validated; see CONFIG_TABLES for what each means. */
+export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 65535).default(4000),
   DOCKER_HOST: engineUrl.optional(),
@@ -154,13 +155,6 @@ export const CONFIG_TABLES: Record<'server' | 'security', ConfigRow[]> = {
     { variables: '`DEFAULT_CPUS` / `MAX_CPUS`', defaults: '`1` / `4`', meaning: 'CPU limit' },
   ],
 };
-
-/** Every variable envSchema reads, for the test that each is documented exactly once. */
-export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
-
-/** The table as README shows it. */
-export const configTableMarkdown = (rows: readonly ConfigRow[]) =>
-  ['| variable | default | meaning |', '|---|---|---|', ...rows.map((row) => `| ${row.variables} | ${row.defaults} | ${row.meaning} |`)].join('\n');
 
 /** `--help`: usage and every variable with its default and meaning, as plain text. */
 export function helpText(): string {

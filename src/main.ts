@@ -7,7 +7,7 @@ import { createLogger } from './logger.js';
 function answerOptions(args: readonly string[]): void {
   const [option] = args;
   if (option === undefined) return;
-  if (option === '--help' || option === '-h') {
+  if (option === '--help') {
     process.stdout.write(helpText());
   } else if (option === '--version') {
     // package.json sits one level above both src/main.ts and the bundle's dist/main.js.
