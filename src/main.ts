@@ -3,7 +3,7 @@ import { createApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 
-/** --help and --version answer and exit before any configuration is read. */
+/** The command line: --help and --version answer before any configuration is read; nothing else is accepted. */
 function answerOptions(args: readonly string[]): void {
   const [option] = args;
   if (option === undefined) return;
