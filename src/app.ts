@@ -12,7 +12,7 @@ import { RateLimiter } from './auth/rate-limit.js';
 import { answerClientError } from './http/client-error.js';
 import { createErrorMask, createGraphQLHandler } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
-import { originAllowed } from './http/origin.js';
+import { provenanceRefusal } from './http/origin.js';
 import { refusalBody } from './http/refusal.js';
 import { isRestPath } from './http/rest/paths.js';
 import { createRestHandler } from './http/rest/router.js';
@@ -48,20 +48,22 @@ export function createApp(config: Config, logger: Logger): App {
   const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), indexEngine);
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
+  const watchRateLimiter = new RateLimiter(config.watchRateLimit.burst, config.watchRateLimit.perSecond);
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);
   const mask = createErrorMask(logger, metrics);
-  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter, metrics, maskError: mask });
+  const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter, watchRateLimiter, metrics, maskError: mask });
   const rest = createRestHandler(services, logger, { authenticator, rateLimiter, metrics, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (!originAllowed(req, config.corsOrigins)) return refuseOrigin(req, res, metrics);
+    const refusal = provenanceRefusal(req, config);
+    if (refusal) return refuse(req, res, refusal, metrics);
     if (req.url === '/metrics') void metrics.handle(req, res);
     else if (isRestPath(req.url)) void rest(req, res);
     else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga, {
     authenticator,
-    allowedOrigins: config.corsOrigins,
+    provenance: config,
     maxPayloadBytes: config.maxWsPayloadBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maskError: mask,
@@ -129,8 +131,8 @@ export function createApp(config: Config, logger: Logger): App {
   };
 }
 
-function refuseOrigin(req: IncomingMessage, res: ServerResponse, metrics: Metrics): void {
-  const error = new AppError('FORBIDDEN', `Requests from ${req.headers.origin} are not allowed (CORS_ORIGINS)`);
+/** Answers a refusal made before any handler runs, in the body its surface uses. */
+function refuse(req: IncomingMessage, res: ServerResponse, error: AppError, metrics: Metrics): void {
   metrics.errorAnswered(error.code);
   res.writeHead(error.status, { 'content-type': 'application/json' }).end(refusalBody(req.url, error));
 }

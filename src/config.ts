@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { tokenList, toTokenRecords, type TokenRecord } from './auth/tokens.js';
@@ -42,9 +43,16 @@ const portRanges = z
     ),
   );
 
+/** A DNS name as a Host header carries it: letters, digits and hyphens in dot-separated labels. */
+const hostName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'expected host names such as lab.example.org')
+  .transform((name) => name.toLowerCase());
+
 const MiB = 1024 * 1024;
 
-const envSchema = z.object({
+/** Every variable the server reads, validated; see CONFIG_TABLES for what each means. */
+export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 65535).default(4000),
   DOCKER_HOST: engineUrl.optional(),
@@ -68,6 +76,7 @@ const envSchema = z.object({
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
+  ALLOWED_HOSTS: commaList(hostName).default([]),
   GRAPHIQL: booleanFlag.default(true),
   INTROSPECTION: booleanFlag.default(true),
   MAX_QUERY_DEPTH: integer(2, 100).default(15),
@@ -77,6 +86,8 @@ const envSchema = z.object({
   MAX_QUERY_COST: integer(100, 10_000_000).default(50_000),
   RATE_LIMIT_BURST: integer(1, 100_000).default(60),
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(100_000).default(10),
+  WATCH_RATE_LIMIT_BURST: integer(1, 1_000_000).default(1000),
+  WATCH_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(100),
   MAX_BODY_BYTES: integer(1024, 1024 * MiB).default(32 * MiB),
   MAX_WS_PAYLOAD_BYTES: integer(1024, 1024 * MiB).default(MiB),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(1, 10_000).default(100),
@@ -91,6 +102,86 @@ const envSchema = z.object({
   DEFAULT_CPUS: z.coerce.number().positive().max(1024).default(1),
   MAX_CPUS: z.coerce.number().positive().max(1024).default(4),
 });
+
+/** One row of the configuration tables: variables, their defaults and meaning, in Markdown. */
+export interface ConfigRow {
+  variables: string;
+  defaults: string;
+  meaning: string;
+}
+
+/**
+ * The documented variables: `--help` prints these rows and README's tables must match them
+ * (test/docs.test.ts), so neither drifts from the other or from envSchema.
+ */
+export const CONFIG_TABLES: Record<'server' | 'security', ConfigRow[]> = {
+  server: [
+    { variables: '`HOST`', defaults: '`127.0.0.1`', meaning: 'address to listen on' },
+    { variables: '`PORT`', defaults: '`4000`', meaning: 'port (0 picks a free one)' },
+    { variables: '`DOCKER_HOST` / `CONTAINER_HOST`', defaults: '(first standard socket)', meaning: 'engine address, `unix://PATH` or `tcp://HOST:PORT`' },
+    { variables: '`MAX_WORKERS`', defaults: '`10`', meaning: 'engine operations that change state or run a process (create, start, exec, file writes…) running at once; more wait for a slot' },
+    { variables: '`MAX_READ_WORKERS`', defaults: '`10`', meaning: 'engine reads (lists, inspects, file reads, log history) running at once, in their own lane so they never wait behind execs' },
+    { variables: '`MAX_QUEUE_WAIT`', defaults: '`2`', meaning: 'seconds of waiting for a slot a lane admits; work that would wait longer is refused at once with `RATE_LIMITED` and `retryAfterSeconds`' },
+    { variables: '`REQUEST_TIMEOUT`', defaults: '`30`', meaning: "seconds an operation may take (waiting for a slot included), and an exec's default timeout" },
+    { variables: '`SHUTDOWN_TIMEOUT`', defaults: '`10`', meaning: 'seconds a SIGINT/SIGTERM shutdown takes at most, from the signal to the last socket closed' },
+    { variables: '`DEBUG`', defaults: '`false`', meaning: 'debug logging' },
+    { variables: '`LOG_LEVEL`', defaults: '`info` (`debug` with `DEBUG`)', meaning: 'pino level' },
+    { variables: '`MAX_OUTPUT_BYTES`', defaults: '`1048576`', meaning: 'exec output kept per execution (the rest is read and dropped, `truncated: true`)' },
+    { variables: '`MAX_FILE_BYTES`', defaults: '`16777216`', meaning: 'largest file written or read' },
+    { variables: '`MAX_LOG_TAIL`', defaults: '`10000`', meaning: 'largest `tail` for logs (a query asking for more than `MAX_QUERY_COST` lines in all is refused first)' },
+    { variables: '`STREAM_QUEUE_BYTES`', defaults: '`4194304`', meaning: 'bytes queued for one live subscriber; beyond that it misses items and is told so (`StreamGap`)' },
+    { variables: '`READ_LOG_FILES`', defaults: '`true`', meaning: "read container logs from the engine's own log files where this host can (engine on a unix socket, file readable); else through the engine's API" },
+    {
+      variables: '`CONTAINER_INDEX`',
+      defaults: '`true`',
+      meaning: "answer `containers` and `container(ref)` from an index of every container kept current by the engine's events, without an engine round trip; the server's own changes are in it before it answers, others' within moments. While it catches up (at start-up, after the engine's event stream broke) the engine answers. `false`: always ask the engine",
+    },
+    { variables: '`MAX_TERMINALS`', defaults: '`50`', meaning: 'interactive terminals running at once; one more is a `CONFLICT`' },
+    { variables: '`TERMINAL_IDLE_TIMEOUT`', defaults: '`900`', meaning: 'seconds a terminal may go with no watcher and no input before it is closed' },
+  ],
+  security: [
+    { variables: '`AUTH_TOKENS` / `AUTH_TOKENS_FILE`', defaults: '(none)', meaning: 'JSON list of `{id, role, token or sha256, scope}` entries' },
+    { variables: '`ALLOWED_HOSTS`', defaults: '(none)', meaning: 'comma-separated host names the server is reached by; `localhost`, `*.localhost`, IP addresses and a `HOST` that is a name always pass, any other `Host` is `FORBIDDEN`' },
+    { variables: '`CORS_ORIGINS`', defaults: '(none)', meaning: 'comma-separated browser origins allowed to call' },
+    { variables: '`GRAPHIQL` / `INTROSPECTION`', defaults: '`true`', meaning: 'serve GraphiQL; answer introspection (and suggest field names in errors)' },
+    { variables: '`MAX_QUERY_DEPTH` / `MAX_ALIASES` / `MAX_DIRECTIVES`', defaults: '`15` / `20` / `20`', meaning: "per document; the depth counts introspection too (GraphiQL's introspection query is 15 deep)" },
+    {
+      variables: '`MAX_QUERY_TOKENS` / `MAX_QUERY_COST`',
+      defaults: '`2000` / `50000`',
+      meaning: "per document / per operation: the objects it may return, where `tail`, `limit`, `first` or `last` (or its default) multiplies a field's",
+    },
+    { variables: '`RATE_LIMIT_BURST` / `RATE_LIMIT_PER_SECOND`', defaults: '`60` / `10`', meaning: 'per-token bucket for mutations and `execStream` starts' },
+    { variables: '`WATCH_RATE_LIMIT_BURST` / `WATCH_RATE_LIMIT_PER_SECOND`', defaults: '`1000` / `100`', meaning: 'per-token bucket for read-only subscription starts (logs, events, stats, watching a terminal)' },
+    { variables: '`MAX_BODY_BYTES`', defaults: '`33554432`', meaning: 'largest GraphQL request body (a length is required)' },
+    { variables: '`MAX_WS_PAYLOAD_BYTES`', defaults: '`1048576`', meaning: 'largest WebSocket message' },
+    { variables: '`MAX_SUBSCRIPTIONS_PER_CONNECTION`', defaults: '`100`', meaning: 'operations running at once on one WebSocket' },
+    { variables: '`MAX_TERMINALS_PER_TOKEN`', defaults: '`10`', meaning: 'terminals one token may have open at once (`CONFLICT` beyond)' },
+    { variables: '`ALLOWED_BIND_ROOTS`', defaults: '(none)', meaning: 'comma-separated host directories that may be bind-mounted' },
+    { variables: '`IMAGE_ALLOWLIST`', defaults: '(any)', meaning: 'comma-separated image patterns (`*` wildcard)' },
+    { variables: '`ALLOW_PRIVILEGED_FOR_ADMINS`', defaults: '`false`', meaning: 'let admins use the host-level options and host ports beyond `ALLOWED_HOST_PORTS`' },
+    { variables: '`ALLOWED_HOST_PORTS`', defaults: '`1024-65535`', meaning: 'host ports containers may publish on: ports and ranges (`8000-8999,2222`), or `none`; an engine-chosen port counts as allowed unless `none`' },
+    { variables: '`DEFAULT_MEMORY_BYTES` / `MAX_MEMORY_BYTES`', defaults: '512 MiB / 4 GiB', meaning: 'memory limit' },
+    { variables: '`DEFAULT_PIDS_LIMIT` / `MAX_PIDS_LIMIT`', defaults: '`1024` / `8192`', meaning: 'process limit' },
+    { variables: '`DEFAULT_CPUS` / `MAX_CPUS`', defaults: '`1` / `4`', meaning: 'CPU limit' },
+  ],
+};
+
+/** `--help`: usage and every variable with its default and meaning, as plain text. */
+export function helpText(): string {
+  const plain = (markdown: string) => markdown.replace(/`/g, '');
+  const rows = [...CONFIG_TABLES.server, ...CONFIG_TABLES.security].map(
+    (row) => `  ${plain(row.variables)}  (default: ${plain(row.defaults).replace(/^\((.*)\)$/, '$1')})\n      ${plain(row.meaning)}`,
+  );
+  return [
+    'Usage: podgraph [--help | --version]',
+    '',
+    'Serves GraphQL (and GraphiQL) at /graphql, REST at /api/v1 and Prometheus metrics at /metrics,',
+    'for the Docker- or Podman-compatible engine it finds. Configured by environment variables:',
+    '',
+    ...rows,
+    '',
+  ].join('\n');
+}
 
 /** Where the server may listen without tokens: only this machine can reach it. */
 export function isLoopback(host: string): boolean {
@@ -154,10 +245,15 @@ export interface Config {
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
+  /** Host names (lowercase) a request's Host header may carry besides localhost and IP addresses. */
+  allowedHosts: string[];
   graphiql: boolean;
   introspection: boolean;
   queryLimits: QueryLimits;
+  /** Per-token bucket for mutations and subscriptions that act (execStream). */
   rateLimit: { burst: number; perSecond: number };
+  /** Per-token bucket for read-only subscriptions (logs, events, stats, terminal watching). */
+  watchRateLimit: { burst: number; perSecond: number };
   maxBodyBytes: number;
   maxWsPayloadBytes: number;
   maxSubscriptionsPerConnection: number;
@@ -206,6 +302,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     containerIndex: e.CONTAINER_INDEX,
     tokens,
     corsOrigins: e.CORS_ORIGINS,
+    // The name the server listens on is one its clients reach it by.
+    allowedHosts: isIP(e.HOST) ? e.ALLOWED_HOSTS : [...e.ALLOWED_HOSTS, e.HOST.toLowerCase()],
     graphiql: e.GRAPHIQL,
     introspection: e.INTROSPECTION,
     queryLimits: {
@@ -216,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCost: e.MAX_QUERY_COST,
     },
     rateLimit: { burst: e.RATE_LIMIT_BURST, perSecond: e.RATE_LIMIT_PER_SECOND },
+    watchRateLimit: { burst: e.WATCH_RATE_LIMIT_BURST, perSecond: e.WATCH_RATE_LIMIT_PER_SECOND },
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxWsPayloadBytes: e.MAX_WS_PAYLOAD_BYTES,
     maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,

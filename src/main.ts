@@ -1,6 +1,43 @@
+import { readFileSync } from 'node:fs';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
+
+/** The command line: --help and --version answer before any configuration is read; nothing else is accepted. */
+function answerOptions(args: readonly string[]): void {
+  const [option] = args;
+  if (option === undefined) return;
+  if (option === '--help') {
+    process.stdout.write(helpText());
+  } else if (option === '--version') {
+    // package.json sits one level above both src/main.ts and the bundle's dist/main.js.
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${version}\n`);
+  } else {
+    process.stderr.write(`podgraph: unknown option ${option} (see --help)\n`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+/** One line saying why the server cannot listen. */
+function listenFailure(error: NodeJS.ErrnoException, { host, port }: Config): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `Port ${port} on ${host} is in use`;
+    case 'EACCES':
+      return `Port ${port} on ${host} needs privileges this process lacks`;
+    case 'EADDRNOTAVAIL':
+      return `Address ${host} is not one of this machine's`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `Host ${host} does not resolve`;
+    default:
+      return `Cannot listen on ${host}:${port}: ${error.code ?? error.message}`;
+  }
+}
+
+answerOptions(process.argv.slice(2));
 
 function readConfig() {
   try {
@@ -21,7 +58,7 @@ const logger = createLogger(config.logLevel);
 const app = createApp(config, logger);
 
 const url = await app.start().catch((error: NodeJS.ErrnoException) => {
-  logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
+  process.stderr.write(`podgraph: ${listenFailure(error, config)}\n`);
   process.exit(1);
 });
 

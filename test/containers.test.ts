@@ -156,7 +156,7 @@ describe('containers', async () => {
 });
 
 describe.each([
-  { label: 'from the container index', env: {} },
+  { label: 'from the container index', env: {} as Record<string, string> },
   { label: 'from the engine (CONTAINER_INDEX=false)', env: { CONTAINER_INDEX: 'false' } },
 ])('one container, one answer, listed $label', async ({ env }) => {
   const server = await startTestServer(env);

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_TABLES, envSchema, type ConfigRow } from '../src/config.js';
 import { ERROR_CODES } from '../src/errors.js';
+
+const markdownTable = (rows: readonly ConfigRow[]) =>
+  ['| variable | default | meaning |', '|---|---|---|', ...rows.map((row) => `| ${row.variables} | ${row.defaults} | ${row.meaning} |`)].join('\n');
 
 describe('README', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -16,6 +20,32 @@ describe('README', () => {
       .map(([code, { status, meaning }]) => [code, String(status), meaning])
       .sort((a, b) => Number(a[1]) - Number(b[1]));
     expect(rows).toEqual(expected);
+  });
+
+  it.each(Object.entries(CONFIG_TABLES))('shows the %s configuration table --help prints', (name, rows) => {
+    const section = readme.split(`<!-- config-${name}:start -->`)[1]!.split(`<!-- config-${name}:end -->`)[0]!;
+    expect(section.trim()).toBe(markdownTable(rows));
+  });
+
+  it('documents every variable the configuration reads, once', () => {
+    const documented = Object.values(CONFIG_TABLES)
+      .flat()
+      .flatMap((row) => row.variables.split(' / ').map((name) => name.replace(/`/g, '')));
+    expect(documented.sort()).toEqual(Object.keys(envSchema.shape).sort());
+  });
+
+  it("gives the defaults envSchema applies, wherever a table shows one as a plain value", () => {
+    const shape = envSchema.shape as Record<string, { parse(value: undefined): unknown }>;
+    const checked = Object.values(CONFIG_TABLES)
+      .flat()
+      .flatMap((row) => {
+        const names = row.variables.split(' / ').map((name) => name.replace(/`/g, ''));
+        const defaults = row.defaults.split(' / ');
+        return names.length === defaults.length ? names.map((name, i) => [name, /^`([^`]*)`$/.exec(defaults[i]!)?.[1]] as const) : [];
+      })
+      .filter(([name, shown]) => shown !== undefined && ['number', 'boolean', 'string'].includes(typeof shape[name]!.parse(undefined)));
+    for (const [name, shown] of checked) expect(String(shape[name]!.parse(undefined)), name).toBe(shown);
+    expect(checked.length).toBeGreaterThan(30);
   });
 
   it('has a quick start of exactly two commands', () => {

@@ -1,7 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { helpText } from '../src/config.js';
 import { ContainersQuery, Exec, HealthQuery, ImagesQuery, WriteFile } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, startTestServer } from './kit.js';
 
@@ -45,6 +47,41 @@ describe.concurrent('configuration', () => {
     const { code, output } = await runServer({ [name]: value }).exited;
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toEqual([expect.stringContaining(`Invalid ${name}=`)]);
+  });
+});
+
+describe.concurrent('command line', () => {
+  it('prints usage and every variable with its default and meaning for --help, and exits 0', async () => {
+    const { code, output } = await runServer({}, [...ENTRY, '--help']).exited;
+    expect(code).toBe(0);
+    expect(output).toBe(helpText());
+    expect(output).toMatch(/^Usage: podgraph/);
+    expect(output).toContain('  ALLOWED_HOSTS  (default: none)\n');
+  });
+
+  it("prints package.json's version for --version, and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { code, output } = await runServer({}, [...ENTRY, '--version']).exited;
+    expect(code).toBe(0);
+    expect(output).toBe(`${version}\n`);
+  });
+
+  it('refuses an unknown option with one line and exit code 1', async () => {
+    const { code, output } = await runServer({}, [...ENTRY, '--port=80']).exited;
+    expect(code).toBe(1);
+    expect(output).toBe('podgraph: unknown option --port=80 (see --help)\n');
+  });
+
+  it('names an occupied port in one line, with no stack trace, and exits 1', async () => {
+    const occupant = createServer();
+    const port = await new Promise<number>((resolve) => occupant.listen(0, '127.0.0.1', () => resolve((occupant.address() as { port: number }).port)));
+    try {
+      const { code, output } = await runServer({ PORT: String(port), DOCKER_HOST: process.env.DOCKER_HOST ?? '' }).exited;
+      expect(code).toBe(1);
+      expect(output).toBe(`podgraph: Port ${port} on 127.0.0.1 is in use\n`);
+    } finally {
+      occupant.close();
+    }
   });
 });
 

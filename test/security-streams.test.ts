@@ -127,9 +127,9 @@ describe('subscriptions and container scope', () => {
 });
 
 describe('subscription rate limit', async () => {
-  const tight = await startTestServer({ AUTH_TOKENS: authTokens(LAB), RATE_LIMIT_BURST: '2', RATE_LIMIT_PER_SECOND: '0.1' });
+  const tight = await startTestServer({ AUTH_TOKENS: authTokens(LAB), WATCH_RATE_LIMIT_BURST: '2', WATCH_RATE_LIMIT_PER_SECOND: '0.1' });
 
-  it('refuses subscription starts past the token bucket, over WS and SSE', async () => {
+  it("refuses read-only subscription starts past the token's watch bucket, over WS and SSE", async () => {
     const start = (transport: Transport) => sendAs(tight.url, transport, 'burst', Stats, { container: inside.name });
     expect((await start('ws')).errors).toBeUndefined();
     expect((await start('sse')).errors).toBeUndefined();

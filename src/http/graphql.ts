@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type GraphQLErrorOptions } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type GraphQLErrorOptions, type OperationDefinitionNode } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { audit } from '../core/audit.js';
@@ -108,9 +108,10 @@ const useNoIntrospection = (): Plugin => ({
  * graphql-armor: bounds on depth (introspection included, fragments counted by the fields they
  * hold), aliases, directives and tokens, before anything executes. A refusal names its limit
  * (extensions.limit) and is counted; it is thrown, not cached, so a repeated query is refused and
- * counted again. maskError counts it among the errors.
+ * counted again. maskError counts it among the errors. Field
+ * suggestions in validation errors are hidden when introspection is off.
  */
-const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
+const useQueryLimits = (limits: QueryLimits, introspection: boolean, metrics: Metrics): Plugin => {
   const naming = (limit: QueryLimit) => ({
     onReject: [
       (_context: unknown, error: GraphQLError) => {
@@ -126,6 +127,8 @@ const useQueryLimits = (limits: QueryLimits, metrics: Metrics): Plugin => {
     maxTokens: { n: limits.maxTokens, ...naming('max_tokens') },
     // The cost is bounded by useQueryCost, which reads the sizes lists are asked for.
     costLimit: { enabled: false },
+    // "Did you mean" names fields the schema has: hidden only where the schema is.
+    blockFieldSuggestion: { enabled: !introspection },
   }) as Plugin;
 };
 
@@ -148,12 +151,26 @@ const useQueryCost = (maxCost: number, metrics: Metrics, mask: (error: unknown) 
 };
 
 /**
- * Mutations and subscription starts take from the token's bucket. With authentication off
- * (loopback development) there is no token to count against.
+ * Subscriptions a viewer may start only read (logs, events, stats, watching a terminal). A
+ * dashboard opens many of them at once and again on every reconnect, so they take from their own
+ * bucket; the viewer role is what makes a subscription read-only.
  */
-const useRateLimit = (limiter: RateLimiter, mask: (error: unknown) => Error): Plugin<Context> => {
+const WATCH_SUBSCRIPTIONS: ReadonlySet<string> = new Set(
+  Object.values(schema.getSubscriptionType()?.getFields() ?? {})
+    .filter((field) => (field.extensions.pothosOptions as { authScopes?: { viewer?: boolean } }).authScopes?.viewer)
+    .map((field) => field.name),
+);
+
+const isWatch = (operation: OperationDefinitionNode | null | undefined) =>
+  !!operation?.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD && WATCH_SUBSCRIPTIONS.has(selection.name.value));
+
+/**
+ * Mutations and subscription starts take from the token's bucket, read-only subscriptions from
+ * its watch bucket. With authentication off (loopback development) there is no token to count against.
+ */
+const useRateLimit = (limiters: Pick<GraphQLSecurity, 'rateLimiter' | 'watchRateLimiter'>, mask: (error: unknown) => Error): Plugin<Context> => {
   /** Whether the operation may run; if not, it ends with RATE_LIMITED. */
-  const take = (ctx: Context, stop: (result: { errors: Error[] }) => void): boolean => {
+  const take = (limiter: RateLimiter, ctx: Context, stop: (result: { errors: Error[] }) => void): boolean => {
     if (ctx.principal === ANONYMOUS) return true;
     try {
       limiter.take(ctx.principal.tokenId);
@@ -166,14 +183,15 @@ const useRateLimit = (limiter: RateLimiter, mask: (error: unknown) => Error): Pl
   return {
     onExecute: ({ args, setResultAndStopExecution }) => {
       const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation !== 'mutation' || take(args.contextValue, setResultAndStopExecution)) return;
+      if (operation?.operation !== 'mutation' || take(limiters.rateLimiter, args.contextValue, setResultAndStopExecution)) return;
       // Refused before any resolver ran, so the audit wrappers never saw these mutations.
       for (const selection of operation.selectionSet.selections) {
         if (selection.kind === Kind.FIELD) audit(args.contextValue, selection.name.value, {}, 'RATE_LIMITED');
       }
     },
     onSubscribe: ({ args, setResultAndStopExecution }) => {
-      take(args.contextValue, setResultAndStopExecution);
+      const operation = getOperationAST(args.document, args.operationName);
+      take(isWatch(operation) ? limiters.watchRateLimiter : limiters.rateLimiter, args.contextValue, setResultAndStopExecution);
     },
   };
 };
@@ -222,7 +240,10 @@ const useCodedRefusals = (metrics: Metrics): Plugin => ({
 
 export interface GraphQLSecurity {
   authenticator: Authenticator;
+  /** Mutations and execStream starts. */
   rateLimiter: RateLimiter;
+  /** Read-only subscription starts. */
+  watchRateLimiter: RateLimiter;
   metrics: Metrics;
   /** From createErrorMask; the WebSocket transport uses the same one. */
   maskError: (error: unknown) => Error;
@@ -244,10 +265,10 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
       useBodyLimit(config.maxBodyBytes, metrics),
       useCodedRefusals(metrics),
       useValidationErrorCodes(metrics),
-      useQueryLimits(config.queryLimits, metrics),
+      useQueryLimits(config.queryLimits, config.introspection, metrics),
       useQueryCost(config.queryLimits.maxCost, metrics, mask),
       ...(config.introspection ? [] : [useNoIntrospection()]),
-      useRateLimit(security.rateLimiter, mask),
+      useRateLimit(security, mask),
       useSharedBatchResults(),
     ],
     logging: {

@@ -8,7 +8,8 @@ import { connectionToken, type Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../errors.js';
 import type { GraphQLHandler } from './graphql.js';
 import type { Metrics } from './metrics.js';
-import { originAllowed } from './origin.js';
+import { provenanceRefusal, type ProvenanceSettings } from './origin.js';
+import { graphqlErrorBody } from './refusal.js';
 
 /**
  * Every client is pinged this often and cut off if it has not answered by the next ping, so a
@@ -28,8 +29,8 @@ function withoutHttpStatus(errors: readonly GraphQLError[]): GraphQLFormattedErr
 
 export interface WebSocketOptions {
   authenticator: Authenticator;
-  /** Browser origins besides the server's own (CORS_ORIGINS). */
-  allowedOrigins: readonly string[];
+  /** Browser origins besides the server's own (CORS_ORIGINS) and host names (ALLOWED_HOSTS) upgrades may come with. */
+  provenance: ProvenanceSettings;
   /** Largest message a client may send over the socket. */
   maxPayloadBytes: number;
   /** Most operations running at once on one connection. */
@@ -50,11 +51,13 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
     server,
     path: yoga.graphqlEndpoint,
     maxPayload: options.maxPayloadBytes,
-    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, status?: number) => void) =>
-      done(originAllowed(req, options.allowedOrigins), 403),
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (allowed: boolean, status?: number, message?: string, headers?: Record<string, string>) => void) => {
+      const refusal = provenanceRefusal(req, options.provenance);
+      if (!refusal) return done(true);
+      options.metrics.errorAnswered(refusal.code);
+      done(false, refusal.status, graphqlErrorBody(refusal), { 'Content-Type': 'application/json' });
+    },
   });
-  // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports.
-  wsServer.on('error', () => undefined);
   type Envelope = { execute: (a: ExecutionArgs) => OperationResult; subscribe: (a: ExecutionArgs) => OperationResult };
   /**
    * Each running operation's cancel signal, by socket and operation id: it aborts when the client
@@ -121,6 +124,10 @@ export function attachWebSocket(server: Server, yoga: GraphQLHandler, options: W
     wsServer,
     KEEPALIVE_MS,
   );
+  // The ws server re-emits the HTTP server's errors (e.g. EADDRINUSE), which start() reports;
+  // graphql-ws's listener would print them with a stack on stderr first.
+  wsServer.removeAllListeners('error');
+  wsServer.on('error', () => undefined);
   // A socket error (a message over maxPayload, a broken frame, a reset) has already made ws close
   // the socket with its own code (1009, 1002, ...); graphql-ws's listener would only add an
   // unstructured line on stderr calling it an implementation error. This one logs it, once.

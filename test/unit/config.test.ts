@@ -51,6 +51,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CONTAINER_INDEX: 'sometimes' })).toThrow(/^Invalid CONTAINER_INDEX="sometimes"/);
   });
 
+  it('reads ALLOWED_HOSTS as lowercase names, adds a HOST that is a name, and refuses anything else', () => {
+    expect(loadConfig({}).allowedHosts).toEqual([]);
+    expect(loadConfig({ ALLOWED_HOSTS: 'Lab.Example.org, podgraph' }).allowedHosts).toEqual(['lab.example.org', 'podgraph']);
+    expect(loadConfig({ HOST: 'Lab-Server.local', AUTH_TOKENS: '[{"id":"a","role":"admin","token":"a-secret-token-00001"}]' }).allowedHosts).toEqual(['lab-server.local']);
+    expect(loadConfig({ HOST: '::1' }).allowedHosts).toEqual([]);
+    for (const bad of ['*.example.org', 'http://lab.example.org', 'lab.example.org:4000', '-lab.example']) {
+      expect(() => loadConfig({ ALLOWED_HOSTS: bad }), bad).toThrow(/^Invalid ALLOWED_HOSTS=/);
+    }
+  });
+
+  it('gives read-only subscriptions their own, larger bucket', () => {
+    expect(loadConfig({}).watchRateLimit).toEqual({ burst: 1000, perSecond: 100 });
+    expect(loadConfig({ WATCH_RATE_LIMIT_BURST: '5', WATCH_RATE_LIMIT_PER_SECOND: '0.5' }).watchRateLimit).toEqual({ burst: 5, perSecond: 0.5 });
+    expect(() => loadConfig({ WATCH_RATE_LIMIT_BURST: '0' })).toThrow(/^Invalid WATCH_RATE_LIMIT_BURST=/);
+  });
+
   it('names the bad variable', () => {
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(ConfigError);
     expect(() => loadConfig({ MAX_WORKERS: 'ten' })).toThrow(/^Invalid MAX_WORKERS="ten"/);
