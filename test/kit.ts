@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { afterAll, onTestFinished } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import type { Caller } from '../src/core/containers.js';
 import { createDockerClient, selectEngine } from '../src/engine/connect.js';
 import { createLogger } from '../src/logger.js';
 import { CreateContainer, Exec } from './documents.js';
@@ -23,6 +24,9 @@ export const LOG_SOURCES = [
   { label: 'log files', env: {} as Record<string, string>, readsFiles: true },
   { label: 'the engine API', env: { READ_LOG_FILES: 'false' }, readsFiles: false },
 ];
+/** A caller of the services whose scope covers every container, for clean-up that skips the transports. */
+export const UNSCOPED: Caller = { inScope: () => true };
+
 /** Every container a test creates carries this label, so leftovers can be found and removed. */
 export const TEST_LABEL = 'podgraph.test';
 

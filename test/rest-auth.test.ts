@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { authTokens, TOKENS } from './auth-kit.js';
-import { BUSYBOX_IMAGE, containerFactory, startTestServer, uniqueName } from './kit.js';
+import { BUSYBOX_IMAGE, containerFactory, startTestServer, uniqueName, UNSCOPED } from './kit.js';
 import { expectError, restClient } from './rest-client.js';
 
 const LAB = `rest-${process.pid}`;
@@ -59,7 +59,7 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
         expectError(await scoped(method, path, body), 404, 'PodmanAPIError');
       }
     } finally {
-      await open.app.services.containers.remove(mine, true).catch(() => undefined);
+      await open.app.services.containers.remove(UNSCOPED, mine, true).catch(() => undefined);
     }
   });
 

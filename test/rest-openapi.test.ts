@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { openApiDocument } from '../src/http/rest/openapi.js';
 import { ROUTES } from '../src/http/rest/routes.js';
 import { authTokens, TOKENS } from './auth-kit.js';
-import { BUSYBOX_IMAGE, startTestServer, uniqueName } from './kit.js';
+import { BUSYBOX_IMAGE, startTestServer, uniqueName, UNSCOPED } from './kit.js';
 import { restClient, type RestAnswer } from './rest-client.js';
 
 type Operation = { requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content: Record<string, { schema: object }> }> };
@@ -35,7 +35,7 @@ describe('REST OpenAPI document', async () => {
   const server = await startTestServer();
   const rest = restClient(server);
   const name = uniqueName('openapi');
-  afterAll(() => server.app.services.containers.remove(name, true).catch(() => undefined));
+  afterAll(() => server.app.services.containers.remove(UNSCOPED, name, true).catch(() => undefined));
 
   it('is served as JSON at /api/v1/openapi.json and documents exactly the routes there are', async () => {
     const answer = await rest('GET', '/openapi.json');

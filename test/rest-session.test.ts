@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerClient, selectEngine } from '../src/engine/connect.js';
 import { Engine } from '../src/engine/engine.js';
-import { startTestServer, TEST_IMAGES, uniqueName } from './kit.js';
+import { startTestServer, TEST_IMAGES, uniqueName, UNSCOPED } from './kit.js';
 import { restClient, TIMESTAMP } from './rest-client.js';
 
 describe('REST session', async () => {
@@ -17,7 +17,7 @@ describe('REST session', async () => {
     created.push(name);
     return name;
   };
-  afterAll(() => Promise.all(created.map((name) => server.app.services.containers.remove(name, true).catch(() => undefined))));
+  afterAll(() => Promise.all(created.map((name) => server.app.services.containers.remove(UNSCOPED, name, true).catch(() => undefined))));
 
   /** The logs text once it holds `needle`; the container prints right after it starts. */
   const logsOnceThere = async (name: string, query: string, needle: string) => {
@@ -120,7 +120,7 @@ describe('REST session', async () => {
       const check = await rest('POST', `/containers/${name}/exec`, { command: 'cat /lab/task.txt; echo "$LAB_MODE"; touch /lab/x 2>/dev/null || echo read-only; touch /lab-rw/y && echo writable' });
       expect(check.body.execution.output).toBe('from the host\nexam\nread-only\nwritable\n');
     } finally {
-      await server.app.services.containers.remove(name, true).catch(() => undefined);
+      await server.app.services.containers.remove(UNSCOPED, name, true).catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
     }
   });

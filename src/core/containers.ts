@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { z } from 'zod';
+import type { ScopedContainer } from '../auth/scope.js';
 import { CONTAINER_STATES, fromInspect, fromSummary, type ContainerModel } from '../engine/container-model.js';
 import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
@@ -86,6 +87,17 @@ export type CreateContainerInput = z.input<typeof createContainerInput>;
 
 const stopTimeout = z.number().int().min(0).max(600).default(10);
 
+/** Who acts on a container; the service checks the caller's scope itself, so no transport has to. */
+export interface Caller {
+  inScope(container: ScopedContainer): boolean;
+}
+
+/** A container outside the caller's scope is answered as if it did not exist. */
+export function visibleTo(caller: Caller, ref: string, container: ContainerModel): ContainerModel {
+  if (!caller.inScope(container)) throw notFound(`No such container: ${ref}`);
+  return container;
+}
+
 export class ContainerService {
   private readonly inspecting = new Map<string, Promise<ContainerModel>>();
 
@@ -171,25 +183,25 @@ export class ContainerService {
     if (!scope.allows(volume)) throw missing();
   }
 
-  async start(ref: string): Promise<ContainerModel> {
-    return this.transition(ref, (id, signal) => this.engine.startContainer(id, signal));
+  async start(caller: Caller, ref: string): Promise<ContainerModel> {
+    return this.transition(caller, ref, (id, signal) => this.engine.startContainer(id, signal));
   }
 
-  async stop(ref: string, timeoutSeconds?: number): Promise<ContainerModel> {
+  async stop(caller: Caller, ref: string, timeoutSeconds?: number): Promise<ContainerModel> {
     const t = parseInput(stopTimeout, timeoutSeconds);
-    return this.transition(ref, (id, signal) => this.engine.stopContainer(id, t, signal), t);
+    return this.transition(caller, ref, (id, signal) => this.engine.stopContainer(id, t, signal), t);
   }
 
-  async restart(ref: string, timeoutSeconds?: number): Promise<ContainerModel> {
+  async restart(caller: Caller, ref: string, timeoutSeconds?: number): Promise<ContainerModel> {
     const t = parseInput(stopTimeout, timeoutSeconds);
-    return this.transition(ref, (id, signal) => this.engine.restartContainer(id, t, signal), t);
+    return this.transition(caller, ref, (id, signal) => this.engine.restartContainer(id, t, signal), t);
   }
 
   /** Without force a running container is a conflict, never silently killed. */
-  async remove(ref: string, force = false): Promise<{ id: string; name: string }> {
+  async remove(caller: Caller, ref: string, force = false): Promise<{ id: string; name: string }> {
     const id = parseInput(containerRef, ref);
     return this.pool.write.run(async (signal) => {
-      const info = fromInspect(await this.engine.inspectContainer(id, signal));
+      const info = visibleTo(caller, id, fromInspect(await this.engine.inspectContainer(id, signal)));
       if (!force && (info.state === 'RUNNING' || info.state === 'PAUSED' || info.state === 'RESTARTING')) {
         throw conflict(`Container ${info.name} is running; stop it first or remove with force`);
       }
@@ -209,7 +221,12 @@ export class ContainerService {
     return fromInspect(await this.engine.inspectContainer(parseInput(containerRef, ref), signal));
   }
 
+  /**
+   * One slot for the whole action: an inspect that resolves the reference and checks the
+   * caller's scope, the action, and an inspect of the result.
+   */
   private async transition(
+    caller: Caller,
     ref: string,
     act: (id: string, signal: AbortSignal) => Promise<void>,
     stopSeconds = 0,
@@ -218,9 +235,9 @@ export class ContainerService {
     // A stop may legitimately take its whole grace period on top of the normal bound.
     const timeoutMs = this.pool.write.defaultTimeoutMs + stopSeconds * 1000;
     return this.pool.write.run(async (signal) => {
-      const before = await this.engine.inspectContainer(id, signal);
-      await act(before.Id, signal);
-      return this.remember(fromInspect(await this.engine.inspectContainer(before.Id, signal)));
+      const before = visibleTo(caller, id, fromInspect(await this.engine.inspectContainer(id, signal)));
+      await act(before.id, signal);
+      return this.remember(fromInspect(await this.engine.inspectContainer(before.id, signal)));
     }, timeoutMs);
   }
 

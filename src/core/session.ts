@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { hasRole, type Principal } from '../auth/tokens.js';
 import type { ScopedContainer } from '../auth/scope.js';
-import { notFound } from '../errors.js';
 import type { ContainerModel } from '../engine/container-model.js';
+import { visibleTo } from './containers.js';
 import type { Requester } from './policy.js';
 import type { Services } from './services.js';
 
@@ -43,7 +43,7 @@ export function sessionFor(services: Services, logger: Logger, principal: Princi
     let pending = cache.get(ref);
     if (!pending) {
       pending = services.containers.get(ref).then((container) => {
-        if (!inScope(container)) throw notFound(`No such container: ${ref}`);
+        visibleTo({ inScope }, ref, container);
         // Fields of a container found by name ask again by its ID (logs, terminals...).
         cache.set(container.id, Promise.resolve(container));
         return container;

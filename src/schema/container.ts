@@ -191,27 +191,27 @@ builder.mutationFields((t) => ({
     type: ContainerRef,
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }) },
-    resolve: async (_, args, ctx) => ctx.services.containers.start(await ctx.scopedRef(args.container)),
+    resolve: async (_, args, ctx) => ctx.services.containers.start(ctx, args.container),
   }),
   stopContainer: t.field({
     type: ContainerRef,
     description: 'Sends SIGTERM, then SIGKILL after timeoutSeconds (default 10). Stopping a stopped container is a no-op.',
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), timeoutSeconds: t.arg.int({ required: false }) },
-    resolve: async (_, args, ctx) => ctx.services.containers.stop(await ctx.scopedRef(args.container), args.timeoutSeconds ?? undefined),
+    resolve: async (_, args, ctx) => ctx.services.containers.stop(ctx, args.container, args.timeoutSeconds ?? undefined),
   }),
   restartContainer: t.field({
     type: ContainerRef,
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), timeoutSeconds: t.arg.int({ required: false }) },
-    resolve: async (_, args, ctx) => ctx.services.containers.restart(await ctx.scopedRef(args.container), args.timeoutSeconds ?? undefined),
+    resolve: async (_, args, ctx) => ctx.services.containers.restart(ctx, args.container, args.timeoutSeconds ?? undefined),
   }),
   removeContainer: t.field({
     type: RemovedContainerRef,
     description: 'Without force, removing a running container is a CONFLICT.',
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), force: t.arg.boolean({ required: false }) },
-    resolve: async (_, args, ctx) => ctx.services.containers.remove(await ctx.scopedRef(args.container), args.force ?? false),
+    resolve: async (_, args, ctx) => ctx.services.containers.remove(ctx, args.container, args.force ?? false),
   }),
 }));
 

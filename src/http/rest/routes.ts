@@ -103,7 +103,7 @@ export const ROUTES: Route[] = [
     method: 'POST',
     path: '/containers/{name}/start',
     async handle({ ctx, params }) {
-      const container = await ctx.services.containers.start(await ctx.scopedRef(params.name));
+      const container = await ctx.services.containers.start(ctx, params.name);
       return { body: { success: true, container: { name: container.name, status: 'started' } } };
     },
   },
@@ -111,7 +111,7 @@ export const ROUTES: Route[] = [
     method: 'POST',
     path: '/containers/{name}/stop',
     async handle({ ctx, params }) {
-      const container = await ctx.services.containers.stop(await ctx.scopedRef(params.name));
+      const container = await ctx.services.containers.stop(ctx, params.name);
       return { body: { success: true, container: { name: container.name, status: 'stopped' } } };
     },
   },
@@ -120,7 +120,7 @@ export const ROUTES: Route[] = [
     path: '/containers/{name}',
     async handle({ ctx, params, query }) {
       const force = queryFlag(query, 'force');
-      const removed = await ctx.services.containers.remove(await ctx.scopedRef(params.name), force);
+      const removed = await ctx.services.containers.remove(ctx, params.name, force);
       return { body: { success: true, container: { name: removed.name, removed: true } } };
     },
   },
