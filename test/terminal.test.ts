@@ -269,11 +269,11 @@ describe('terminals', async () => {
     expect(await server.errorCode(OpenTerminal, { container: c.name })).toBe('CONFLICT');
   });
 
-  it('reports an unknown user: Podman refuses it, Docker runs nothing and says why', async () => {
+  it('reports an unknown user: Podman refuses it (NOT_FOUND, as for an exec), Docker runs nothing and says why', async () => {
     const c = await create(TEST_IMAGES[1].image);
     const result = await server.execute(OpenTerminal, { container: c.name, user: 'nosuchuser' });
     if ((process.env.PODGRAPH_ENGINE ?? 'podman') === 'podman') {
-      expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      expect(result.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['NOT_FOUND', 'No such user in the container: nosuchuser']]);
       return;
     }
     const watch = watchWs(client, TerminalWatch, { id: result.data!.openTerminal.id });

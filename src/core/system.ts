@@ -59,8 +59,12 @@ export class SystemService {
     const known: PingOutcome =
       outcome ?? (silentMs > this.silentLimitMs ? { ok: false, message: `engine did not answer for ${Math.round(silentMs / 1000)} s` } : this.lastOutcome);
     if (!known.ok) return { ...base, healthy: false, engine: null, engineError: known.message };
-    this.engineInfo ??= this.engine.info();
-    const engine = await Promise.race([this.engineInfo.catch(() => null), sleep(HEALTH_ANSWER_MS, null, { ref: false })]);
+    // Asked once per engine run; only the first answer waits for it (a busy Podman takes seconds).
+    this.engineInfo ??= this.engine.info(AbortSignal.timeout(this.silentLimitMs));
+    const engine = await this.engineInfo.catch(() => {
+      this.engineInfo = undefined;
+      return null;
+    });
     return { ...base, healthy: true, engine, engineError: null };
   }
 
