@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { tokenList, toTokenRecords, type TokenRecord } from './auth/tokens.js';
+import type { LogFormat } from './logger.js';
 
 const booleanFlag = z
   .string()
@@ -64,6 +65,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT: z.coerce.number().positive().max(600).default(10),
   DEBUG: booleanFlag.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   MAX_OUTPUT_BYTES: integer(1024, 256 * 1024 * 1024).default(1024 * 1024),
   MAX_FILE_BYTES: integer(1, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   MAX_LOG_TAIL: integer(1, 1_000_000).default(10_000),
@@ -126,6 +128,7 @@ export const CONFIG_TABLES: Record<'server' | 'security', ConfigRow[]> = {
     { variables: '`SHUTDOWN_TIMEOUT`', defaults: '`10`', meaning: 'seconds a SIGINT/SIGTERM shutdown takes at most, from the signal to the last socket closed' },
     { variables: '`DEBUG`', defaults: '`false`', meaning: 'debug logging' },
     { variables: '`LOG_LEVEL`', defaults: '`info` (`debug` with `DEBUG`)', meaning: 'pino level' },
+    { variables: '`LOG_FORMAT`', defaults: '`pretty` on a terminal, else `json`', meaning: '`pretty`: one readable line per entry; `json`: one JSON object per line, for log collectors' },
     { variables: '`MAX_OUTPUT_BYTES`', defaults: '`1048576`', meaning: 'exec output kept per execution (the rest is read and dropped, `truncated: true`)' },
     { variables: '`MAX_FILE_BYTES`', defaults: '`16777216`', meaning: 'largest file written or read' },
     { variables: '`MAX_LOG_TAIL`', defaults: '`10000`', meaning: 'largest `tail` for logs (a query asking for more than `MAX_QUERY_COST` lines in all is refused first)' },
@@ -227,6 +230,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   debug: boolean;
   logLevel: string;
+  /** How log lines are written; unset, readable on a terminal and JSON elsewhere. */
+  logFormat?: LogFormat;
   maxOutputBytes: number;
   maxFileBytes: number;
   maxLogTail: number;
@@ -291,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     debug: e.DEBUG,
     logLevel: e.LOG_LEVEL ?? (e.DEBUG ? 'debug' : 'info'),
+    logFormat: e.LOG_FORMAT,
     maxOutputBytes: e.MAX_OUTPUT_BYTES,
     maxFileBytes: e.MAX_FILE_BYTES,
     maxLogTail: e.MAX_LOG_TAIL,

@@ -54,7 +54,7 @@ function readConfig() {
 const config = readConfig();
 // Only the hashes are kept: drop the inline secrets from the environment children would inherit.
 delete process.env.AUTH_TOKENS;
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'));
 const app = createApp(config, logger);
 
 const url = await app.start().catch((error: NodeJS.ErrnoException) => {

@@ -66,6 +66,21 @@ describe.concurrent('command line', () => {
     expect(output).toBe(`${version}\n`);
   });
 
+  it.each([
+    ['pretty', (line: string) => !line.startsWith('{')],
+    ['json', (line: string) => JSON.parse(line) !== null],
+  ] as const)('writes LOG_FORMAT=%s lines, and a banner naming the engine, GraphiQL and authentication', async (format, isFormatted) => {
+    const server = runServer({ LOG_FORMAT: format, PORT: '0', DOCKER_HOST: process.env.DOCKER_HOST ?? '' });
+    await server.ready();
+    server.child.kill('SIGTERM');
+    const { output } = await server.exited;
+    const lines = output.trim().split('\n');
+    expect(lines.every(isFormatted), output).toBe(true);
+    expect(output).toMatch(/engine: (podman|docker) \S+ at unix:\S+ \(the project's own engine \(scripts\/engine\.sh\)\)/);
+    expect(output).toMatch(/GraphQL and GraphiQL at http:\/\/127\.0\.0\.1:\d+\/graphql/);
+    expect(output).toContain('authentication off');
+  });
+
   it('refuses an unknown option with one line and exit code 1', async () => {
     const { code, output } = await runServer({}, [...ENTRY, '--port=80']).exited;
     expect(code).toBe(1);

@@ -18,7 +18,10 @@ function projectRoot(): string {
   while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
 }
-export const PROJECT_PODMAN_SOCKET = path.join(projectRoot(), '.engine', 'podman.sock');
+/** Where scripts/engine.sh runs the project's own engines. */
+const PROJECT_ENGINE_DIR = path.join(projectRoot(), '.engine');
+export const PROJECT_PODMAN_SOCKET = path.join(PROJECT_ENGINE_DIR, 'podman.sock');
+const PROJECT_ENGINE = "the project's own engine (scripts/engine.sh)";
 
 function standardSockets(env: NodeJS.ProcessEnv): string[] {
   const sockets = ['/run/podman/podman.sock', '/var/run/docker.sock'];
@@ -28,10 +31,12 @@ function standardSockets(env: NodeJS.ProcessEnv): string[] {
 
 /** Explicit address first, then the standard sockets, then the project's own local Podman. */
 export function selectEngine(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineAddress {
+  // npm start points DOCKER_HOST at the project's engine: say which engine that is, not how it was named.
+  if (explicit?.startsWith(`unix://${PROJECT_ENGINE_DIR}/`)) return { url: explicit, source: PROJECT_ENGINE };
   if (explicit) return { url: explicit, source: env.DOCKER_HOST ? 'DOCKER_HOST' : 'CONTAINER_HOST' };
   const found = standardSockets(env).find((socket) => existsSync(socket));
   if (found) return { url: `unix://${found}`, source: 'standard socket' };
-  return { url: `unix://${PROJECT_PODMAN_SOCKET}`, source: 'project engine (scripts/engine.sh)' };
+  return { url: `unix://${PROJECT_PODMAN_SOCKET}`, source: PROJECT_ENGINE };
 }
 
 /**
