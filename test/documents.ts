@@ -256,3 +256,54 @@ export const ContainerLogs = graphql(`
     }
   }
 `);
+
+/** Every event of containerLogs, for the live and resume tests. */
+export const ContainerLogsLive = graphql(`
+  subscription ContainerLogsLive($container: String!, $tail: Int, $after: String, $filter: String, $stderr: Boolean) {
+    containerLogs(container: $container, tail: $tail, after: $after, filter: $filter, stderr: $stderr) {
+      __typename
+      ... on LogLine {
+        cursor
+        timestamp
+        stream
+        message
+        truncated
+      }
+      ... on StreamGap {
+        missed
+        resumeCursor
+      }
+      ... on LogEnd {
+        reason
+        exitCode
+        message
+      }
+    }
+  }
+`);
+
+/** The kinds of event an exec stream sends, for tests about how streams end. */
+export const ExecStreamKinds = graphql(`
+  subscription ExecStreamKinds($container: String!, $command: String!) {
+    execStream(container: $container, command: $command) {
+      __typename
+    }
+  }
+`);
+
+export const OpenTerminalId = graphql(`
+  mutation OpenTerminalId($container: String!, $args: [String!]) {
+    openTerminal(container: $container, args: $args) {
+      id
+    }
+  }
+`);
+
+/** The kinds of event a terminal's watchers get, for tests about how streams end. */
+export const TerminalWatchKinds = graphql(`
+  subscription TerminalWatchKinds($id: ID!) {
+    terminal(id: $id) {
+      __typename
+    }
+  }
+`);

@@ -8,34 +8,10 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXEC_MARKER } from '../src/engine/engine.js';
-import { Exec } from './documents.js';
+import { Exec, ExecStreamKinds, OpenTerminalId, TerminalWatchKinds } from './documents.js';
 import { graphql } from './gql/index.js';
 import { containerFactory, DEBIAN_IMAGE, startTestServer } from './kit.js';
 import { watchWs, wsClient, type Watch } from './live-client.js';
-
-const OutageExecStream = graphql(`
-  subscription OutageExecStream($container: String!, $command: String) {
-    execStream(container: $container, command: $command) {
-      __typename
-    }
-  }
-`);
-
-const OutageOpenTerminal = graphql(`
-  mutation OutageOpenTerminal($container: String!, $args: [String!]) {
-    openTerminal(container: $container, args: $args) {
-      id
-    }
-  }
-`);
-
-const OutageTerminalWatch = graphql(`
-  subscription OutageTerminalWatch($id: ID!) {
-    terminal(id: $id) {
-      __typename
-    }
-  }
-`);
 
 const OutageTerminalState = graphql(`
   query OutageTerminalState($id: ID!) {
@@ -173,9 +149,9 @@ describe(`streams and processes across an engine outage (${ENGINE})`, async () =
   async function outage(container: string) {
     const client = wsClient(server);
     try {
-      const runs = Array.from({ length: STREAMS }, () => watchWs(client, OutageExecStream, { container, command: LOOP }));
-      const { openTerminal } = await server.ok(OutageOpenTerminal, { container, args: ['/bin/sh', '-c', LOOP] });
-      const watcher = watchWs(client, OutageTerminalWatch, { id: openTerminal.id });
+      const runs = Array.from({ length: STREAMS }, () => watchWs(client, ExecStreamKinds, { container, command: LOOP }));
+      const { openTerminal } = await server.ok(OpenTerminalId, { container, args: ['/bin/sh', '-c', LOOP] });
+      const watcher = watchWs(client, TerminalWatchKinds, { id: openTerminal.id });
       const subscriptions: Watch<unknown>[] = [...runs, watcher];
       await Promise.all(runs.map((run) => run.until((events) => events.some((e) => e.execStream.__typename === 'ExecOutput'))));
       await watcher.until((events) => events.some((e) => e.terminal.__typename === 'TerminalOutput'));

@@ -3,35 +3,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { print } from 'graphql';
-import { Exec, RemoveContainer, StopContainer } from './documents.js';
+import { ContainerLogsLive as LogsLive, Exec, RemoveContainer, StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { ContainerLogBatchesCursorsSubscription, ContainerLogBatchesLiveSubscription, ContainerLogsLiveSubscription } from './gql/graphql.js';
 import { DEBIAN_IMAGE, LOG_SOURCES, TEST_IMAGES, containerFactory, startTestServer, type TestServer } from './kit.js';
 import { watchSse as openSse, watchWs as openWs, wsClient, type Watch } from './live-client.js';
-
-const LogsLive = graphql(`
-  subscription ContainerLogsLive($container: String!, $tail: Int, $after: String, $filter: String, $stderr: Boolean) {
-    containerLogs(container: $container, tail: $tail, after: $after, filter: $filter, stderr: $stderr) {
-      __typename
-      ... on LogLine {
-        cursor
-        timestamp
-        stream
-        message
-        truncated
-      }
-      ... on StreamGap {
-        missed
-        resumeCursor
-      }
-      ... on LogEnd {
-        reason
-        exitCode
-        message
-      }
-    }
-  }
-`);
 
 const LogBatchesLive = graphql(`
   subscription ContainerLogBatchesLive($container: String!, $tail: Int, $maxBatch: Int) {

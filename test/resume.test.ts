@@ -1,26 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Exec } from './documents.js';
-import { graphql } from './gql/index.js';
-import type { ContainerLogsResumeSubscription } from './gql/graphql.js';
+import { ContainerLogsLive, Exec } from './documents.js';
+import type { ContainerLogsLiveSubscription } from './gql/graphql.js';
 import { BUSYBOX_IMAGE, LOG_SOURCES, containerFactory, startTestServer } from './kit.js';
 import { watchWs, wsClient, type Watch } from './live-client.js';
 
-const LogsResume = graphql(`
-  subscription ContainerLogsResume($container: String!, $tail: Int, $after: String) {
-    containerLogs(container: $container, tail: $tail, after: $after) {
-      __typename
-      ... on LogLine {
-        cursor
-        message
-      }
-      ... on StreamGap {
-        missed
-      }
-    }
-  }
-`);
-
-type Event = ContainerLogsResumeSubscription['containerLogs'];
+type Event = ContainerLogsLiveSubscription['containerLogs'];
 type Line = Extract<Event, { __typename: 'LogLine' }>;
 
 const TOTAL = 20_000;
@@ -50,8 +34,8 @@ describe.each(LOG_SOURCES)('resuming a burst, reading $label', async ({ env }) =
   it(`delivers every line after the cursor, in order and once, over ${RECONNECTS} reconnects far behind the live end`, async () => {
     const container = (await create(BUSYBOX_IMAGE, { command: `sh -c '${BURST_SCRIPT}'` })).name;
     // The pace setter follows live throughout; the reader under test leaves and resumes.
-    const pacer = watchWs(client, LogsResume, { container, tail: 0 });
-    let reader: Watch<{ containerLogs: Event }> = watchWs(client, LogsResume, { container, tail: 0 });
+    const pacer = watchWs(client, ContainerLogsLive, { container, tail: 0 });
+    let reader: Watch<{ containerLogs: Event }> = watchWs(client, ContainerLogsLive, { container, tail: 0 });
     try {
       // Both are following once a "waiting" line reaches them; only then does the burst start.
       const waiting = (events: { containerLogs: Event }[]) => events.some((e) => e.containerLogs.__typename === 'LogLine' && e.containerLogs.message === 'waiting');
@@ -67,7 +51,7 @@ describe.each(LOG_SOURCES)('resuming a burst, reading $label', async ({ env }) =
         // Resume only once the burst has run past what a tail could fetch again, or has ended.
         const from = Number(delivered.at(-1)!.message.slice(5));
         await pacer.until((events) => lastNumber(events) >= Math.min(TOTAL, from + MAX_LOG_TAIL + 200), 60_000);
-        reader = watchWs(client, LogsResume, { container, after: delivered.at(-1)!.cursor });
+        reader = watchWs(client, ContainerLogsLive, { container, after: delivered.at(-1)!.cursor });
         runs.push(reader);
       }
       await reader.until((events) => lastNumber(events) === TOTAL, 60_000);
@@ -85,7 +69,7 @@ describe.each(LOG_SOURCES)('resuming a burst, reading $label', async ({ env }) =
 
   it('refuses a tail together with a cursor: the two would leave a gap', async () => {
     const container = (await create(BUSYBOX_IMAGE)).name;
-    const watch = watchWs(client, LogsResume, { container, tail: 3, after: '1.0' });
+    const watch = watchWs(client, ContainerLogsLive, { container, tail: 3, after: '1.0' });
     await watch.until(() => watch.done, 30_000);
     expect(watch.errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     expect(watch.errors[0]!.message).toMatch(/tail/);

@@ -1,33 +1,9 @@
 import { print } from 'graphql';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { Exec } from './documents.js';
+import { Exec, ExecStreamKinds, OpenTerminalId, TerminalWatchKinds } from './documents.js';
 import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, containerFactory, processList, startTestServer, waitFor } from './kit.js';
 import { watchSse, watchWs, wsClient } from './live-client.js';
-
-const ShutdownExecStream = graphql(`
-  subscription ShutdownExecStream($container: String!, $command: String!) {
-    execStream(container: $container, command: $command) {
-      __typename
-    }
-  }
-`);
-
-const ShutdownOpenTerminal = graphql(`
-  mutation ShutdownOpenTerminal($container: String!, $args: [String!]) {
-    openTerminal(container: $container, args: $args) {
-      id
-    }
-  }
-`);
-
-const ShutdownTerminalWatch = graphql(`
-  subscription ShutdownTerminalWatch($id: ID!) {
-    terminal(id: $id) {
-      __typename
-    }
-  }
-`);
 
 const ShutdownLogs = graphql(`
   subscription ShutdownLogs($container: String!) {
@@ -77,11 +53,11 @@ describe('shutdown', async () => {
     }).then(async (response) => ({ status: response.status, body: (await response.json()) as { error: { type: string } } }));
 
     // Two exec streams, two terminals with a watcher each (WebSocket and SSE), a log subscription.
-    const streams = [4104, 4105].map((seconds) => watchWs(client, ShutdownExecStream, { container: c.name, command: `sleep ${seconds}` }));
-    const terminals = await Promise.all([4106, 4107].map((seconds) => server.ok(ShutdownOpenTerminal, { container: c.name, args: ['sleep', String(seconds)] })));
+    const streams = [4104, 4105].map((seconds) => watchWs(client, ExecStreamKinds, { container: c.name, command: `sleep ${seconds}` }));
+    const terminals = await Promise.all([4106, 4107].map((seconds) => server.ok(OpenTerminalId, { container: c.name, args: ['sleep', String(seconds)] })));
     const watchers = [
-      watchWs(client, ShutdownTerminalWatch, { id: terminals[0]!.openTerminal.id }),
-      watchSse(server, ShutdownTerminalWatch, { id: terminals[1]!.openTerminal.id }),
+      watchWs(client, TerminalWatchKinds, { id: terminals[0]!.openTerminal.id }),
+      watchSse(server, TerminalWatchKinds, { id: terminals[1]!.openTerminal.id }),
     ];
     const logs = watchWs(client, ShutdownLogs, { container: c.name });
 
