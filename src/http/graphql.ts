@@ -12,9 +12,11 @@ import type { Services } from '../core/services.js';
 import { AppError, badInput, codeOfStatus, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
+import { useGraphQLOverSSE } from './graphql-sse.js';
 import type { Metrics, QueryLimit } from './metrics.js';
 import { operationCost } from './query-cost.js';
 import { useSharedBatchResults } from './shared-results.js';
+import { useResumableEventStreams } from './sse.js';
 import { graphqlErrorBody } from './refusal.js';
 
 /**
@@ -243,12 +245,14 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     plugins: [
       useBodyLimit(config.maxBodyBytes, metrics),
       useCodedRefusals(metrics),
+      useGraphQLOverSSE(security.authenticator, metrics, mask),
       useValidationErrorCodes(metrics),
       useQueryLimits(config.queryLimits, metrics),
       useQueryCost(config.queryLimits.maxCost, metrics, mask),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       useRateLimit(security.rateLimiter, mask),
       useSharedBatchResults(),
+      useResumableEventStreams(),
     ],
     logging: {
       debug: (...args) => logger.debug(args.length > 1 ? { args: args.slice(1) } : {}, String(args[0])),
