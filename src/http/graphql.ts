@@ -12,6 +12,7 @@ import type { Services } from '../core/services.js';
 import { AppError, badInput, codeOfStatus, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
+import { createGraphiQLRenderer, GRAPHIQL_OPTIONS } from './graphiql.js';
 import { useGraphQLOverSSE } from './graphql-sse.js';
 import type { Metrics, QueryLimit } from './metrics.js';
 import { operationCost } from './query-cost.js';
@@ -237,7 +238,8 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maxRequestBodySize: false,
-    graphiql: config.graphiql && { subscriptionsProtocol: 'WS', title: 'podgraph' },
+    graphiql: config.graphiql && GRAPHIQL_OPTIONS,
+    renderGraphiQL: createGraphiQLRenderer(),
     // No wildcard: only the configured origins may call from a browser, and never with cookies.
     cors: config.corsOrigins.length > 0 && { origin: config.corsOrigins, credentials: false, allowedHeaders: ['authorization', 'content-type'] },
     context: (initial) => createContext(services, logger, security.authenticator, initial),
