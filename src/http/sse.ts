@@ -1,5 +1,5 @@
 import type { ExecutionResult, GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import type { FetchAPI, Plugin } from 'graphql-yoga';
 import { resumeCursorOf } from './shared-results.js';
 
 /** A comment line now and then keeps proxies and browsers from closing a quiet stream. */
@@ -21,11 +21,11 @@ function serialize(result: ExecutionResult): string {
  * event's `id`: a client that reconnects with it as Last-Event-ID (EventSource does so by itself)
  * continues right after it.
  */
-function eventStream(results: AsyncIterable<ExecutionResult>): Response {
-  const encoder = new TextEncoder();
+function eventStream(results: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI): Response {
+  const encoder = new fetchAPI.TextEncoder();
   const iterator = results[Symbol.asyncIterator]();
   let ping: NodeJS.Timeout | undefined;
-  const body = new ReadableStream<Uint8Array>({
+  const body = new fetchAPI.ReadableStream<Uint8Array>({
     start(controller) {
       // Some browsers hold a response back until its first bytes.
       controller.enqueue(encoder.encode(':\n\n'));
@@ -50,7 +50,7 @@ function eventStream(results: AsyncIterable<ExecutionResult>): Response {
       await iterator.return?.();
     },
   });
-  return new Response(body, {
+  return new fetchAPI.Response(body, {
     status: 200,
     headers: { 'content-type': 'text/event-stream', connection: 'keep-alive', 'cache-control': 'no-cache', 'content-encoding': 'none' },
   });
@@ -64,6 +64,7 @@ function eventStream(results: AsyncIterable<ExecutionResult>): Response {
 export const useResumableEventStreams = (): Plugin => ({
   onResultProcess: ({ result, resultProcessor, setResultProcessor }) => {
     if (!resultProcessor || !(Symbol.asyncIterator in result)) return;
-    setResultProcessor((stream) => eventStream(stream as AsyncIterable<ExecutionResult>), 'text/event-stream');
+    // yoga's own stream classes: its server cancels their streams when the client goes away.
+    setResultProcessor((stream, fetchAPI) => eventStream(stream as AsyncIterable<ExecutionResult>, fetchAPI), 'text/event-stream');
   },
 });
