@@ -58,6 +58,8 @@ const SseTerminal = graphql(`
 const LINES = 60;
 /** Prints LINES numbered lines at once, then waits. */
 const PRINT_LINES = `sh -c 'i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "line $i"; done; sleep 3600'`;
+/** Prints a numbered tick five times a second, for as long as it runs. */
+const TICKS = `sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'`;
 const TIMEOUT_MS = 20_000;
 
 type Line = { __typename: 'LogLine'; cursor: string; message: string };
@@ -248,10 +250,16 @@ describe('graphql-sse on /graphql/stream', async () => {
       expect(await nextEvent(stream.events!)).toEqual({ event: 'next', data: JSON.stringify({ id: 'q1', payload: { data: { health: { healthy: true } } } }) });
       expect(await nextEvent(stream.events!)).toEqual({ event: 'complete', data: JSON.stringify({ id: 'q1' }) });
 
-      const container = (await create(BUSYBOX_IMAGE, { command: PRINT_LINES })).name;
-      expect((await client.operation(streamToken, 's1', print(SseLogs), { container, tail: 1 })).status).toBe(202);
-      const line = JSON.parse((await nextEvent(stream.events!)).data) as { id: string; payload: { data: { containerLogs: Line } } };
-      expect(line).toMatchObject({ id: 's1', payload: { data: { containerLogs: { message: `line ${LINES}` } } } });
+      // Live lines keep coming after the POST that started the subscription has been answered.
+      const container = (await create(BUSYBOX_IMAGE, { command: TICKS })).name;
+      expect((await client.operation(streamToken, 's1', print(SseLogs), { container, tail: 0 })).status).toBe(202);
+      const ticks: string[] = [];
+      while (ticks.length < 3) {
+        const { id, payload } = JSON.parse((await nextEvent(stream.events!)).data) as { id: string; payload: { data: { containerLogs: Line } } };
+        expect(id).toBe('s1');
+        ticks.push(payload.data.containerLogs.message);
+      }
+      expect(new Set(ticks).size).toBe(3);
       expect((await client.cancel(streamToken, 's1')).status).toBe(200);
       expect(await nextEvent(stream.events!)).toEqual({ event: 'complete', data: JSON.stringify({ id: 's1' }) });
     } finally {
@@ -273,7 +281,8 @@ describe('graphql-sse on /graphql/stream', async () => {
 });
 
 describe('graphql-sse on /graphql/stream with tokens', async () => {
-  const server = await startTestServer({ AUTH_TOKENS: authTokens('sse') });
+  // A bucket that refills slowly enough that a burst of reservations runs it dry.
+  const server = await startTestServer({ AUTH_TOKENS: authTokens('sse'), RATE_LIMIT_BURST: '5', RATE_LIMIT_PER_SECOND: '0.01' });
 
   it('every request needs a token; a reserved stream is only its own token’s', async () => {
     expect(await refusal(await graphqlSse(server).reserve())).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
@@ -301,5 +310,13 @@ describe('graphql-sse on /graphql/stream with tokens', async () => {
     } finally {
       own.close();
     }
+  });
+
+  it('a reservation takes from the token’s bucket, as a subscription start does', async () => {
+    const burst = graphqlSse(server, TOKENS.burst);
+    for (let i = 0; i < 5; i++) expect((await burst.reserve()).status).toBe(201);
+    const refused = await burst.reserve();
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await refusal(refused)).toEqual({ status: 429, code: 'RATE_LIMITED' });
   });
 });

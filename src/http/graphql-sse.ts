@@ -3,9 +3,19 @@ import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { bearerToken, type Authenticator } from '../auth/authenticator.js';
+import type { RateLimiter } from '../auth/rate-limit.js';
+import { ANONYMOUS, type Principal } from '../auth/tokens.js';
 import { AppError, codeOfStatus, ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Metrics } from './metrics.js';
 import { graphqlErrorBody } from './refusal.js';
+
+export interface GraphQLSSESecurity {
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+  metrics: Pick<Metrics, 'errorAnswered'>;
+  /** The same masking as every transport's. */
+  maskError: (error: unknown) => Error;
+}
 
 /** Where the graphql-sse protocol is served (its clients' default beside /graphql). */
 export const GRAPHQL_SSE_PATH = '/graphql/stream';
@@ -51,21 +61,27 @@ function streamTokens() {
  * and each operation runs with its own request's token, like any other. yoga's own SSE on
  * /graphql is unchanged. The protocol's refusals get a code from the table and a JSON body.
  */
-export function useGraphQLOverSSE(authenticator: Authenticator, metrics: Pick<Metrics, 'errorAnswered'>, mask: (error: unknown) => Error): Plugin {
+export function useGraphQLOverSSE({ authenticator, rateLimiter, metrics, maskError: mask }: GraphQLSSESecurity): Plugin {
   const tokens = streamTokens();
   const refuse = (error: AppError): [string, { status: number; statusText: string; headers: Record<string, string> }] => {
     metrics.errorAnswered(error.code);
-    return [graphqlErrorBody(error), { status: error.status, statusText: '', headers: jsonHeaders() }];
+    const retryAfter = error.details?.retryAfterSeconds;
+    const headers = { ...jsonHeaders(), ...(retryAfter ? { 'retry-after': String(retryAfter) } : {}) };
+    return [graphqlErrorBody(error), { status: error.status, statusText: '', headers }];
   };
   const protocol = useGraphQLSSE({
     endpoint: GRAPHQL_SSE_PATH,
     authenticate: (req) => {
-      let tokenId: string;
+      let principal: Principal;
       try {
-        tokenId = authenticator.authenticate(bearerToken(req.headers.get('authorization'))).tokenId;
+        principal = authenticator.authenticate(bearerToken(req.headers.get('authorization')));
+        // A reservation lasts until its stream has been opened and closed: it takes from the
+        // token's bucket, like a subscription start.
+        if (req.method === 'PUT' && principal !== ANONYMOUS) rateLimiter.take(principal.tokenId);
       } catch (error) {
         return refuse(error as AppError);
       }
+      const { tokenId } = principal;
       if (req.method === 'PUT') return tokens.issue(tokenId);
       const streamToken = req.headers.get(STREAM_TOKEN_HEADER) ?? new URL(req.url, 'http://localhost').searchParams.get(STREAM_TOKEN_PARAM);
       // No stream token: distinct connections mode.

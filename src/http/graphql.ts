@@ -247,7 +247,7 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     plugins: [
       useBodyLimit(config.maxBodyBytes, metrics),
       useCodedRefusals(metrics),
-      useGraphQLOverSSE(security.authenticator, metrics, mask),
+      useGraphQLOverSSE(security),
       useValidationErrorCodes(metrics),
       useQueryLimits(config.queryLimits, metrics),
       useQueryCost(config.queryLimits.maxCost, metrics, mask),
