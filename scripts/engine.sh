@@ -17,22 +17,8 @@ die() { log "error: $*"; exit 1; }
 
 mkdir -p "$STATE" "$IMAGES"
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-apt_install() {
-  local missing=()
-  local pkg
-  for pkg in "$@"; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  as_root apt-get update -q >/dev/null
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "${missing[@]}" >/dev/null
-}
+# shellcheck source=scripts/apt.sh
+source "$ROOT/scripts/apt.sh"
 
 # Answers 0 when the Docker API on the given socket replies to _ping.
 pings() {

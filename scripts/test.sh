@@ -6,6 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 engine="${PODGRAPH_ENGINE:-podman}"
 
 scripts/install-deps.sh
+# The browser test drives Debian's chromium.
+source scripts/apt.sh
+[ -x /usr/bin/chromium ] || apt_install chromium
 export "$(scripts/engine.sh "$engine" | tail -n 1)"
 export PODGRAPH_ENGINE="$engine"
 npm run -s codegen >/dev/null

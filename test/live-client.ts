@@ -96,24 +96,51 @@ export function watchSse<T, V>(server: TestServer, document: TypedDocumentNode<T
       body: JSON.stringify({ query: print(document), variables }),
       signal: controller.signal,
     });
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const message = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const type = /^event: (.*)$/m.exec(message)?.[1];
-        const data = /^data: (.*)$/m.exec(message)?.[1];
-        if (type === 'complete') return complete();
-        if (!data) continue;
-        const result = JSON.parse(data) as { data?: T; errors?: GraphQLFormattedError[] };
-        if (result.errors) fail(result.errors);
-        else next(result.data as T);
-      }
+    for await (const message of serverSentEvents(response)) {
+      if (message.event === 'complete') return complete();
+      if (!message.data) continue;
+      const result = JSON.parse(message.data) as { data?: T; errors?: GraphQLFormattedError[] };
+      if (result.errors) fail(result.errors);
+      else next(result.data as T);
     }
     complete();
   })().catch((error: Error) => (error.name === 'AbortError' ? complete() : fail([{ message: error.message }])));
   return watch;
+}
+
+/** One server-sent event: its id, type and data, as an EventSource would see them. */
+export interface ServerSentEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** The events of an event-stream response as they arrive; comments (pings) are skipped. */
+export async function* serverSentEvents(response: Response): AsyncGenerator<ServerSentEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const message: ServerSentEvent = { data: '' };
+      const data: string[] = [];
+      let fields = 0;
+      for (const line of block.split('\n')) {
+        // A line starting with a colon is a comment; "field: value" otherwise.
+        const match = /^([^:]+)(?:: ?(.*))?$/.exec(line);
+        if (!match) continue;
+        const [, field, value = ''] = match;
+        if (field === 'id') message.id = value;
+        else if (field === 'event') message.event = value;
+        else if (field === 'data') data.push(value);
+        else continue;
+        fields++;
+      }
+      message.data = data.join('\n');
+      if (fields) yield message;
+    }
+  }
 }

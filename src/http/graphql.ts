@@ -12,9 +12,12 @@ import type { Services } from '../core/services.js';
 import { AppError, badInput, codeOfStatus, ERROR_CODES, fromEngineError, type ErrorCode } from '../errors.js';
 import { createContext, type Context } from '../schema/context.js';
 import { schema } from '../schema/index.js';
+import { createGraphiQLRenderer, GRAPHIQL_OPTIONS } from './graphiql.js';
+import { useGraphQLOverSSE } from './graphql-sse.js';
 import type { Metrics, QueryLimit } from './metrics.js';
 import { operationCost } from './query-cost.js';
 import { useSharedBatchResults } from './shared-results.js';
+import { useResumableEventStreams } from './sse.js';
 import { graphqlErrorBody } from './refusal.js';
 
 /**
@@ -256,7 +259,8 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maxRequestBodySize: false,
-    graphiql: config.graphiql && { subscriptionsProtocol: 'WS', title: 'podgraph' },
+    graphiql: config.graphiql && GRAPHIQL_OPTIONS,
+    renderGraphiQL: createGraphiQLRenderer(),
     // No wildcard: only the configured origins may call from a browser, and never with cookies.
     cors: config.corsOrigins.length > 0 && { origin: config.corsOrigins, credentials: false, allowedHeaders: ['authorization', 'content-type'] },
     context: (initial) => createContext(services, logger, security.authenticator, initial),
@@ -264,12 +268,14 @@ export function createGraphQLHandler(services: Services, logger: Logger, config:
     plugins: [
       useBodyLimit(config.maxBodyBytes, metrics),
       useCodedRefusals(metrics),
+      useGraphQLOverSSE(security),
       useValidationErrorCodes(metrics),
       useQueryLimits(config.queryLimits, config.introspection, metrics),
       useQueryCost(config.queryLimits.maxCost, metrics, mask),
       ...(config.introspection ? [] : [useNoIntrospection()]),
       useRateLimit(security, mask),
       useSharedBatchResults(),
+      useResumableEventStreams(),
     ],
     logging: {
       debug: (...args) => logger.debug(args.length > 1 ? { args: args.slice(1) } : {}, String(args[0])),

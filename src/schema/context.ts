@@ -3,8 +3,14 @@ import { connectionToken, bearerToken, type Authenticator } from '../auth/authen
 import type { Services } from '../core/services.js';
 import { sessionFor, type Session } from '../core/session.js';
 
-/** GraphQL's context is the request's session. */
-export type Context = Session;
+/** GraphQL's context is the request's session, and where an SSE client asks to resume. */
+export interface Context extends Session {
+  /**
+   * The Last-Event-ID an event-stream client sends when it reconnects: the cursor of the last
+   * event it received. The resumable subscriptions (RESUMABLE_SUBSCRIPTIONS) take it as `after`.
+   */
+  lastEventId?: string;
+}
 
 /**
  * What the transports hand over: the HTTP request (HTTP, SSE), or the graphql-ws
@@ -21,5 +27,7 @@ export function createContext(services: Services, logger: Logger, authenticator:
   const token = initial.request ? bearerToken(initial.request.headers.get('authorization')) : connectionToken(initial.connectionParams);
   const signal = initial.request?.signal ?? initial.signal;
   if (!signal) throw new Error('A transport must hand over the client cancel signal');
-  return sessionFor(services, logger, authenticator.authenticate(token), signal);
+  const session = sessionFor(services, logger, authenticator.authenticate(token), signal);
+  const lastEventId = initial.request?.headers.get('last-event-id') ?? undefined;
+  return lastEventId === undefined ? session : { ...session, lastEventId };
 }

@@ -4,7 +4,8 @@ import { encodeCursor, positionTime } from '../streams/cursor.js';
 import { builder } from './builder.js';
 import { ContainerRef } from './container.js';
 import { DateTimeScalar } from './scalars.js';
-import { liveTarget, StreamGapRef } from './stream.js';
+import type { Context } from './context.js';
+import { liveTarget, resumeAfter, StreamGapRef } from './stream.js';
 
 export const LogStreamEnum = builder.enumType('LogStream', {
   values: { STDOUT: { value: 'stdout' }, STDERR: { value: 'stderr' } },
@@ -82,7 +83,9 @@ const followArgs = (t: Parameters<Parameters<typeof builder.subscriptionFields>[
   since: t.arg({ type: DateTimeScalar, required: false, description: 'Start the history at this time.' }),
   after: t.arg.string({
     required: false,
-    description: 'Resume after this cursor: every line after it, in order, at the reader\'s pace, with no gap and no repeated line. Not together with `tail`.',
+    description:
+      'Resume after this cursor: every line after it, in order, at the reader\'s pace, with no gap and no repeated line. Not together with `tail`. ' +
+      'Over server-sent events, the Last-Event-ID of a reconnect takes its place (and `tail` and `since` are then ignored).',
   }),
   stdout: t.arg.boolean({ required: false, defaultValue: true }),
   stderr: t.arg.boolean({ required: false, defaultValue: true }),
@@ -100,7 +103,7 @@ builder.subscriptionFields((t) => ({
       'History (the last `tail` lines, lines since `since`, or every line after the cursor `after`) then live lines, ' +
       'all with cursors. Ends with a LogEnd when the container stops or is removed.',
     args: followArgs(t),
-    subscribe: async (_root, args, ctx) => ctx.services.live.followLogs(await liveTarget(ctx, args.container), followOptions(args)),
+    subscribe: async (_root, args, ctx) => ctx.services.live.followLogs(await liveTarget(ctx, args.container), followOptions(args, ctx)),
     resolve: (event) => event,
   }),
   containerLogBatches: t.field({
@@ -115,23 +118,28 @@ builder.subscriptionFields((t) => ({
       maxBatch: t.arg.int({ required: false, defaultValue: 500, description: 'Most events in one message (1 to 5000).' }),
     },
     subscribe: async (_root, args, ctx) =>
-      ctx.services.live.followLogBatches(await liveTarget(ctx, args.container), { ...followOptions(args), maxBatch: args.maxBatch ?? undefined }),
+      ctx.services.live.followLogBatches(await liveTarget(ctx, args.container), { ...followOptions(args, ctx), maxBatch: args.maxBatch ?? undefined }),
     resolve: (events) => events,
   }),
 }));
 
-function followOptions(args: {
-  tail?: number | null;
-  since?: Date | null;
-  after?: string | null;
-  stdout?: boolean | null;
-  stderr?: boolean | null;
-  filter?: string | null;
-}) {
+function followOptions(
+  args: {
+    tail?: number | null;
+    since?: Date | null;
+    after?: string | null;
+    stdout?: boolean | null;
+    stderr?: boolean | null;
+    filter?: string | null;
+  },
+  ctx: Context,
+) {
+  // A reconnect repeats the first request's arguments: its Last-Event-ID replaces where to start.
+  const resuming = ctx.lastEventId !== undefined;
   return {
-    tail: args.tail ?? undefined,
-    since: args.since ?? undefined,
-    after: args.after ?? undefined,
+    tail: resuming ? undefined : (args.tail ?? undefined),
+    since: resuming ? undefined : (args.since ?? undefined),
+    after: resumeAfter(ctx, args.after),
     stdout: args.stdout ?? undefined,
     stderr: args.stderr ?? undefined,
     filter: args.filter ?? undefined,

@@ -3,7 +3,7 @@ import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { ContainerRef, pickCommand } from './container.js';
 import { DateTimeScalar } from './scalars.js';
-import { StreamGapRef, unlessLost } from './stream.js';
+import { resumeAfter, StreamGapRef, unlessLost } from './stream.js';
 
 export const TerminalRef = builder.objectRef<TerminalModel>('Terminal').implement({
   description: 'An interactive shell in a container that several people can watch and type into.',
@@ -121,9 +121,15 @@ builder.subscriptionFields((t) => ({
       'The scrollback (up to 256 KiB, or what came after `after`) as one TerminalOutput, then live output, then TerminalExited. ' +
       'Any number of people may watch one terminal. If the connection to the engine is lost, it ends with an ENGINE_UNAVAILABLE error instead.',
     authScopes: { viewer: true },
-    args: { id: t.arg.id(), after: t.arg.string({ required: false, description: 'A cursor from an earlier TerminalOutput.' }) },
+    args: {
+      id: t.arg.id(),
+      after: t.arg.string({
+        required: false,
+        description: 'A cursor from an earlier TerminalOutput. Over server-sent events, the Last-Event-ID of a reconnect takes its place.',
+      }),
+    },
     subscribe: async (_root, { id, after }, ctx) =>
-      ctx.services.terminals.watch((await terminalInScope(ctx, String(id))).id, after ?? undefined),
+      ctx.services.terminals.watch((await terminalInScope(ctx, String(id))).id, resumeAfter(ctx, after)),
     resolve: (event) => unlessLost(event),
   }),
 }));
