@@ -1,5 +1,5 @@
 import { toLiveTarget, type StreamGap } from '../core/live.js';
-import type { ProcessLost } from '../engine/interactive.js';
+import type { ProcessLost } from '../engine/port.js';
 import type { Context } from './context.js';
 import { builder } from './builder.js';
 
