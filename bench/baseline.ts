@@ -1,7 +1,8 @@
 import type { Duplex, Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import type { Engine } from '../src/engine/engine.js';
-import { frameReader, LineSplitter } from '../src/engine/streams.js';
+import { endedExec } from '../src/engine/docker/exec.js';
+import { frameReader } from '../src/engine/docker/frames.js';
+import { LineSplitter } from '../src/engine/streams.js';
 
 /**
  * The baselines: what a client does talking to the engine itself with dockerode, in the bench
@@ -10,8 +11,8 @@ import { frameReader, LineSplitter } from '../src/engine/streams.js';
  */
 
 /** exec create + start + inspect, as any client that wants the exit code must do. */
-export async function execBaseline(engine: Engine, id: string, argv: string[]): Promise<number | null> {
-  const exec = await engine.docker.getContainer(id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
+export async function execBaseline(docker: Docker, id: string, argv: string[]): Promise<number | null> {
+  const exec = await docker.getContainer(id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
   const stream = (await exec.start({ hijack: false, stdin: false })) as unknown as Readable;
   const read = frameReader(false);
   await new Promise<void>((resolve, reject) => {
@@ -21,7 +22,7 @@ export async function execBaseline(engine: Engine, id: string, argv: string[]): 
     stream.on('error', reject);
   });
   // The same inspect loop the server uses: Podman may report the exec running for a moment.
-  return (await engine.endedExec(exec)).exitCode;
+  return (await endedExec(exec)).exitCode;
 }
 
 /** The last `tail` log lines, demultiplexed and split. */

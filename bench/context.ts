@@ -1,4 +1,4 @@
-import type { Engine } from '../src/engine/engine.js';
+import type Docker from 'dockerode';
 import type { Fixtures } from './fixtures.js';
 import type { ScenarioResult } from './report.js';
 import type { ServerProcess } from './server.js';
@@ -8,8 +8,8 @@ export const log = (message: string) => process.stderr.write(`[bench] ${message}
 
 export interface BenchContext {
   server: ServerProcess;
-  /** The bench's own engine client: `engine.docker` is the dockerode of the baselines. */
-  engine: Engine;
+  /** The bench's own engine client, for the baselines. */
+  docker: Docker;
   fixtures: Fixtures;
   /** Fewer rounds and smaller volumes for a trial run. */
   quick: boolean;

@@ -36,7 +36,7 @@ export const overload: Scenario = {
   target: 'list and inspect p99 ≤ 250 ms with 0 errors; every exec runs or is refused within 1 s',
   requires: ['Query.containers', 'Mutation.exec'],
   async run(context: BenchContext) {
-    const { server, engine, fixtures } = context;
+    const { server, docker, fixtures } = context;
     const seconds = context.quick ? 5 : 20;
     const containers = await Promise.all(Array.from({ length: 10 }, () => fixtures.create('overload', BUSYBOX_IMAGE)));
     const labels = [`${BENCH_LABEL}=${process.pid}`, `${ROLE_LABEL}=overload`];
@@ -49,9 +49,9 @@ export const overload: Scenario = {
       while (performance.now() < deadline) {
         try {
           samples.list.push(await timed(() => graphqlRequest(server.url, LIST, { labels })));
-          samples.engineList.push(await timed(() => engine.docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) } as object)));
+          samples.engineList.push(await timed(() => docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) } as object)));
           samples.inspect.push(await timed(() => graphqlRequest(server.url, INSPECT, { ref: container.name })));
-          samples.engineInspect.push(await timed(() => engine.docker.getContainer(container.id).inspect()));
+          samples.engineInspect.push(await timed(() => docker.getContainer(container.id).inspect()));
         } catch {
           readErrors++;
         }

@@ -21,7 +21,7 @@ async function execThroughPodgraph(context: BenchContext, container: BenchContai
 
 /** `true` through dockerode; anything but exit code 0 fails. */
 async function execThroughEngine(context: BenchContext, container: BenchContainer): Promise<void> {
-  const exitCode = await execBaseline(context.engine, container.id, ['true']);
+  const exitCode = await execBaseline(context.docker, container.id, ['true']);
   if (exitCode !== 0) throw new Error(`exec true exited with ${exitCode}`);
 }
 
@@ -30,11 +30,11 @@ export const listContainers: Scenario = {
   target: 'ratio ≤ 1.3 and ≤ 2 ms added at p50',
   requires: ['Query.containers'],
   async run(context) {
-    const { server, engine, fixtures } = context;
+    const { server, docker, fixtures } = context;
     await Promise.all(Array.from({ length: 20 }, () => fixtures.create('list', BUSYBOX_IMAGE)));
     const labels = [`${BENCH_LABEL}=${process.pid}`, `${ROLE_LABEL}=list`];
     const podgraph = async () => (await graphqlRequest<{ containers: unknown[] }>(server.url, LIST, { labels })).containers.length;
-    const baseline = async () => (await engine.docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) } as object)).length;
+    const baseline = async () => (await docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) } as object)).length;
     const counts = [await podgraph(), await baseline()];
     if (counts.some((n) => n !== 20)) throw new Error(`expected 20 containers on both paths, got ${counts.join(' and ')}`);
     const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 20, rounds: rounds(context, 300, 50) });
@@ -47,12 +47,12 @@ export const logsTail: Scenario = {
   target: 'ratio ≤ 1.5',
   requires: ['Container.logs'],
   async run(context) {
-    const { server, engine, fixtures } = context;
+    const { server, docker, fixtures } = context;
     const container = await fixtures.create('logs', DEBIAN_IMAGE);
-    await printToLog(engine.docker, container.id, 'history', 1000);
+    await printToLog(docker, container.id, 'history', 1000);
     const podgraph = async () =>
       (await graphqlRequest<{ container: { logs: unknown[] } }>(server.url, LOGS, { ref: container.name })).container.logs.length;
-    const baseline = () => logsBaseline(engine.docker, container.id, 100);
+    const baseline = () => logsBaseline(docker, container.id, 100);
     const counts = [await podgraph(), await baseline()];
     if (counts.some((n) => n !== 100)) throw new Error(`expected 100 lines on both paths, got ${counts.join(' and ')}`);
     const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 20, rounds: rounds(context, 300, 50) });

@@ -13,8 +13,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDockerClient, selectEngine } from '../src/engine/connect.js';
-import { Engine } from '../src/engine/engine.js';
+import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
+import { DockerEngine } from '../src/engine/docker/engine.js';
 import { graphqlRequest } from './clients.js';
 import { log, type BenchContext, type Scenario } from './context.js';
 import { Fixtures } from './fixtures.js';
@@ -97,8 +97,8 @@ async function startupScenario(dockerHost: string, runs: number): Promise<Scenar
 
 async function main(): Promise<void> {
   const dockerHost = ensureEngine();
-  const engine = new Engine(createDockerClient(selectEngine(dockerHost)));
-  const info = await engine.info();
+  const docker = createDockerClient(selectEngine(dockerHost));
+  const info = await new DockerEngine(docker).info();
   const dirty = git('status', '--porcelain', '--', 'src').length > 0;
   const environment: Environment = {
     date: new Date().toISOString(),
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const selected = (name: string) => !only || only.some((word) => name.includes(word));
   if (selected('start-up')) results.push(...(await startupScenario(dockerHost, quick ? 1 : 3)));
 
-  const fixtures = new Fixtures(engine.docker);
+  const fixtures = new Fixtures(docker);
   let server: ServerProcess | undefined;
   const cleanUp = async () => {
     await server?.stop();
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench/profiles')}`] : [];
     server = await startServer([...profile, ...TSX_SERVER], { DOCKER_HOST: dockerHost, READ_LOG_FILES: String(logSource === 'files') });
     const fields = await schemaFields(server.url);
-    const context: BenchContext = { server, engine, fixtures, quick };
+    const context: BenchContext = { server, docker, fixtures, quick };
     for (const scenario of SCENARIOS.filter((s) => selected(s.name))) {
       const missing = scenario.requires.filter((field) => !fields.has(field));
       if (missing.length) {

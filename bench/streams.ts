@@ -82,7 +82,7 @@ function podgraphFollower(context: BenchContext, container: string, connections?
 const engineFollower =
   (context: BenchContext, id: string): FollowerFactory =>
   async (onLine) =>
-    followBaseline(context.engine.docker, id, 0, onLine);
+    followBaseline(context.docker, id, 0, onLine);
 
 /**
  * One round of lines as a subscriber sees it: "<tag> READY" (printed until it arrives, so the
@@ -121,7 +121,7 @@ class Round {
 /** Prints the round's READY line every 200 ms until every given round has seen it. */
 async function untilReady(context: BenchContext, id: string, tag: string, rounds: Round[]): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    await announce(context.engine.docker, id, `${tag} READY`);
+    await announce(context.docker, id, `${tag} READY`);
     const deadline = performance.now() + 200;
     while (performance.now() < deadline) {
       if (rounds.every((r) => r.ready)) return;
@@ -168,7 +168,7 @@ export const logThroughput: Scenario = {
         await untilReady(context, container.id, round.tag, [round]);
         const cpuBefore = context.server.cpuSeconds();
         const ownBefore = process.cpuUsage();
-        await printToLog(context.engine.docker, container.id, round.tag, count);
+        await printToLog(context.docker, container.id, round.tag, count);
         await waitUntil(`${round.tag} END`, () => round.ended, 180_000);
         const seconds = (round.endAt - round.firstAt) / 1000;
         const own = process.cpuUsage(ownBefore);
@@ -389,7 +389,7 @@ export const slowSubscriber: Scenario = {
       let rssPeak = rssBefore;
       sampler = setInterval(() => (rssPeak = Math.max(rssPeak, context.server.rssBytes())), 50);
       const started = performance.now();
-      await printToLog(context.engine.docker, container.id, tag, count, lineBytes);
+      await printToLog(context.docker, container.id, tag, count, lineBytes);
       await waitUntil('the 10 fast subscribers to see END', () => fast.every((r) => r.ended), 180_000);
       const fastSeconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
@@ -399,7 +399,7 @@ export const slowSubscriber: Scenario = {
       // Its END line was most likely dropped with the rest of the overflow: once the gap has been
       // reported, a new line must reach it again.
       await waitUntil(`a StreamGap on the slow subscriber (${slowState()})`, () => slow.missed > 0 || slow.ended || slowEnding !== undefined, 60_000);
-      if (!slow.ended && slowEnding === undefined) await announce(context.engine.docker, container.id, `${tag} END`);
+      if (!slow.ended && slowEnding === undefined) await announce(context.docker, container.id, `${tag} END`);
       await waitUntil(`the slow subscriber to see END or be closed (${slowState()})`, () => slow.ended || slowEnding !== undefined, 30_000);
       const slowOutcome = slow.ended
         ? `read ${slow.lines.toLocaleString('en-US')} lines, a StreamGap of ${slow.missed.toLocaleString('en-US')} and the next line after resuming`
@@ -478,7 +478,7 @@ export const terminalEcho: Scenario = {
       podgraphEcho.feed(terminal.data);
     });
     let baselinePrompt = false;
-    const engineTerminal = await terminalBaseline(context.engine.docker, container.id, ['/bin/sh'], (data) => {
+    const engineTerminal = await terminalBaseline(context.docker, container.id, ['/bin/sh'], (data) => {
       baselinePrompt = true;
       baselineEcho.feed(data);
     });

@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createServices, type Services } from './core/services.js';
-import { createDockerClient, selectEngine, type EngineAddress } from './engine/connect.js';
-import { Engine } from './engine/engine.js';
+import { createDockerClient, selectEngine, type EngineAddress } from './engine/docker/connect.js';
+import { DockerEngine } from './engine/docker/engine.js';
 import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
@@ -42,9 +42,9 @@ export interface App {
 /** Builds the whole server: one engine client, the services, GraphQL over HTTP and WebSocket. */
 export function createApp(config: Config, logger: Logger): App {
   const engineAddress = selectEngine(config.engineHost);
-  const engine = new Engine(createDockerClient(engineAddress));
+  const engine = new DockerEngine(createDockerClient(engineAddress));
   // The index's event stream and its calls, one at a time (core/container-index.ts).
-  const indexEngine = config.containerIndex ? new Engine(createDockerClient(engineAddress, { keptConnections: 2 })) : undefined;
+  const indexEngine = config.containerIndex ? new DockerEngine(createDockerClient(engineAddress, { keptConnections: 2 })) : undefined;
   const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), indexEngine);
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);

@@ -94,7 +94,7 @@ function engineMessage(error: EngineErrorShape): string {
 }
 
 /**
- * Maps an error thrown by dockerode (or a socket) to the table. Unknown shapes become
+ * Maps an error thrown by the engine's client (or a socket) to the table. Unknown shapes become
  * INTERNAL so their text is never shown to a client.
  */
 export function fromEngineError(error: unknown, subject?: string): AppError {

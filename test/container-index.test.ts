@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { toState } from '../src/engine/container-model.js';
-import { createDockerClient, selectEngine } from '../src/engine/connect.js';
+import { toState } from '../src/engine/docker/container-model.js';
+import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { ContainerQuery, ContainersQuery, CreateContainer, RemoveContainer, StopContainer } from './documents.js';
 import { BUSYBOX_IMAGE, startTestServer, TEST_LABEL, uniqueName } from './kit.js';
 

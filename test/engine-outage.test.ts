@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXEC_MARKER } from '../src/engine/engine.js';
+import { EXEC_MARKER } from '../src/engine/exec-marker.js';
 import { Exec, ExecStreamKinds, OpenTerminalId, TerminalWatchKinds } from './documents.js';
 import { graphql } from './gql/index.js';
 import { containerFactory, DEBIAN_IMAGE, startTestServer } from './kit.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
+import { DockerEngine } from '../src/engine/docker/engine.js';
 import { ContainerLogs } from './documents.js';
 import { containerFactory, LOG_SOURCES, startTestServer, TEST_IMAGES, type TestServer } from './kit.js';
 
@@ -26,7 +26,7 @@ describe.each(LOG_SOURCES)('logs, reading $label', async ({ env, readsFiles }) =
   it(`reads ${readsFiles ? 'the log file, not' : 'through'} the engine's log endpoint`, async () => {
     const c = await create(TEST_IMAGES[1].image, { args: ['sh', '-c', 'echo one; sleep 3600'], command: null });
     await waitForLines(server, c.name, 1);
-    const engineLogs = vi.spyOn(Engine.prototype, 'logs');
+    const engineLogs = vi.spyOn(DockerEngine.prototype, 'readLogs');
     try {
       expect((await server.ok(ContainerLogs, { ref: c.name })).container.logs.map((l) => l.message)).toEqual(['one']);
       expect(engineLogs.mock.calls.length > 0).toBe(!readsFiles);

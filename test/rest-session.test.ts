@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDockerClient, selectEngine } from '../src/engine/connect.js';
-import { Engine } from '../src/engine/engine.js';
+import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { startTestServer, TEST_IMAGES, uniqueName, UNSCOPED } from './kit.js';
 import { restClient, TIMESTAMP } from './rest-client.js';
 
@@ -115,7 +114,7 @@ describe('REST session', async () => {
       });
       expect(create.status, JSON.stringify(create.body)).toBe(200);
       // Asked of the engine itself: the test Docker runs without a bridge, so no port is live.
-      const info = await new Engine(createDockerClient(selectEngine(process.env.DOCKER_HOST))).inspectContainer(name);
+      const info = await createDockerClient(selectEngine(process.env.DOCKER_HOST)).getContainer(name).inspect();
       expect(Object.keys(info.HostConfig.PortBindings ?? {}).sort()).toEqual(['53/udp', '8080/tcp']);
       const check = await rest('POST', `/containers/${name}/exec`, { command: 'cat /lab/task.txt; echo "$LAB_MODE"; touch /lab/x 2>/dev/null || echo read-only; touch /lab-rw/y && echo writable' });
       expect(check.body.execution.output).toBe('from the host\nexam\nread-only\nwritable\n');

@@ -3,7 +3,7 @@ import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import { createDockerClient, selectEngine } from '../src/engine/connect.js';
+import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { authTokens, bearer, codes, sendAs, TOKENS, transports, type Outcome } from './auth-kit.js';
 import { ContainerQuery, CreateContainer, Exec, FileMeta, ReadFile } from './documents.js';
 import type { CreateContainerInput, StartEventsSubscription } from './gql/graphql.js';

@@ -23,7 +23,7 @@ import { createClient } from 'graphql-ws';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createDockerClient, selectEngine } from '../src/engine/connect.js';
+import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { schema } from '../src/schema/index.js';
 import { authTokens, bearer, codes, containerMaker, sendAs, TOKENS, TRANSPORTS, transports, type Outcome, type Token, type Transport } from './auth-kit.js';
 import { graphql } from './gql/index.js';

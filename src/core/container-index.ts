@@ -1,6 +1,5 @@
-import { fromInspect, statusText, type ContainerModel } from '../engine/container-model.js';
-import { isContainerIdRef, type Engine } from '../engine/engine.js';
-import { watchContainerEvents, type EngineEvent } from '../engine/live.js';
+import { isContainerIdRef, statusText, type ContainerModel } from '../engine/container-model.js';
+import type { ContainerEngine, EngineEvent } from '../engine/port.js';
 import { AppError } from '../errors.js';
 import type { Upstream } from '../streams/upstream.js';
 
@@ -59,12 +58,12 @@ export class ContainerIndex {
   private isSynced = false;
 
   /**
-   * `engine` is the index's own client, over two kept-open connections (engine/connect.ts): the
+   * `engine` is the index's own client, over two kept-open connections (app.ts): the
    * event stream and one call at a time. That bounds the engine work the index adds, and its
    * descriptors do not come and go with other people's containers' events.
    */
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly callTimeoutMs: number,
   ) {}
 
@@ -138,7 +137,7 @@ export class ContainerIndex {
 
   private connect(): void {
     const connection = ++this.connection;
-    this.upstream = watchContainerEvents(this.engine, {
+    this.upstream = this.engine.watchContainerEvents({
       open: () => void this.resync(connection),
       data: (event) => this.onEvent(event),
       end: () => this.onBroken(connection),
@@ -175,9 +174,9 @@ export class ContainerIndex {
     try {
       const listed = await this.engine.listContainers([], this.callSignal());
       const entries = new Map<string, ContainerModel>();
-      for (const { Id } of listed) {
+      for (const { id } of listed) {
         if (stale()) return;
-        const container = await this.inspect(Id);
+        const container = await this.inspect(id);
         if (container) entries.set(container.id, container);
       }
       if (stale()) return;
@@ -223,7 +222,7 @@ export class ContainerIndex {
   /** The container's model, or null when it is gone. */
   private async inspect(id: string): Promise<ContainerModel | null> {
     try {
-      return fromInspect(await this.engine.inspectContainer(id, this.callSignal()));
+      return await this.engine.inspectContainer(id, this.callSignal());
     } catch (error) {
       if (error instanceof AppError && error.code === 'NOT_FOUND') return null;
       throw error;

@@ -1,9 +1,8 @@
-import type Docker from 'dockerode';
 import { z } from 'zod';
 import type { ScopedContainer } from '../auth/scope.js';
-import { CONTAINER_STATES, fromInspect, fromSummary, type ContainerModel } from '../engine/container-model.js';
-import type { Engine } from '../engine/engine.js';
+import { CONTAINER_STATES, hasProcesses, type ContainerModel } from '../engine/container-model.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine } from '../engine/port.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import type { ContainerIndex } from './container-index.js';
 import type { ContainerPolicy, Requester, RequesterScope } from './policy.js';
@@ -102,7 +101,7 @@ export class ContainerService {
   private readonly inspecting = new Map<string, Promise<ContainerModel>>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly policy: ContainerPolicy,
     /** Answers lists and lookups without the engine while synced; the engine answers otherwise. */
@@ -113,7 +112,7 @@ export class ContainerService {
     const filter = parseInput(listContainersInput, input);
     const containers = this.index?.synced
       ? this.index.list(filter.labels)
-      : (await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal))).map(fromSummary);
+      : await this.pool.read.run((signal) => this.engine.listContainers(filter.labels, signal));
     const needle = filter.nameContains?.toLowerCase();
     return containers
       .filter((c) => (!filter.state || c.state === filter.state) && (!needle || c.name.toLowerCase().includes(needle)))
@@ -133,7 +132,6 @@ export class ContainerService {
     if (!pending) {
       pending = this.pool.read
         .run((signal) => this.engine.inspectContainer(id, signal))
-        .then(fromInspect)
         .finally(() => this.inspecting.delete(id));
       this.inspecting.set(id, pending);
     }
@@ -155,7 +153,7 @@ export class ContainerService {
       if (requester.scope) {
         for (const { source } of spec.volumes) if (!source.startsWith('/')) await this.claimVolume(source, requester.scope, signal);
       }
-      const id = await this.engine.createContainer(toCreateOptions(spec, cmd), signal).catch((error: unknown) => {
+      const id = await this.engine.createContainer({ ...spec, command: cmd }, signal).catch((error: unknown) => {
         // The engine's words name the container holding the name, by ID, whoever's it is.
         throw error instanceof AppError && error.code === 'CONFLICT' ? conflict(`The name ${spec.name} is in use`) : error;
       });
@@ -166,7 +164,7 @@ export class ContainerService {
         this.index?.forget(id);
         throw error;
       }
-      return this.remember(fromInspect(await this.engine.inspectContainer(id, signal)));
+      return this.remember(await this.engine.inspectContainer(id, signal));
     });
   }
 
@@ -201,8 +199,8 @@ export class ContainerService {
   async remove(caller: Caller, ref: string, force = false): Promise<{ id: string; name: string }> {
     const id = parseInput(containerRef, ref);
     return this.pool.write.run(async (signal) => {
-      const info = visibleTo(caller, id, fromInspect(await this.engine.inspectContainer(id, signal)));
-      if (!force && (info.state === 'RUNNING' || info.state === 'PAUSED' || info.state === 'RESTARTING')) {
+      const info = visibleTo(caller, id, await this.engine.inspectContainer(id, signal));
+      if (!force && hasProcesses(info.state)) {
         throw conflict(`Container ${info.name} is running; stop it first or remove with force`);
       }
       await this.engine.removeContainer(info.id, force, signal);
@@ -218,7 +216,7 @@ export class ContainerService {
 
   /** Inspects within the caller's pool slot (`get` takes a slot of its own). */
   async inspectIn(ref: string, signal?: AbortSignal): Promise<ContainerModel> {
-    return fromInspect(await this.engine.inspectContainer(parseInput(containerRef, ref), signal));
+    return this.engine.inspectContainer(parseInput(containerRef, ref), signal);
   }
 
   /**
@@ -235,9 +233,9 @@ export class ContainerService {
     // A stop may legitimately take its whole grace period on top of the normal bound.
     const timeoutMs = this.pool.write.defaultTimeoutMs + stopSeconds * 1000;
     return this.pool.write.run(async (signal) => {
-      const before = visibleTo(caller, id, fromInspect(await this.engine.inspectContainer(id, signal)));
+      const before = visibleTo(caller, id, await this.engine.inspectContainer(id, signal));
       await act(before.id, signal);
-      return this.remember(fromInspect(await this.engine.inspectContainer(before.id, signal)));
+      return this.remember(await this.engine.inspectContainer(before.id, signal));
     }, timeoutMs);
   }
 
@@ -246,45 +244,4 @@ export class ContainerService {
     this.index?.apply(container);
     return container;
   }
-}
-
-function toCreateOptions(spec: z.output<typeof createContainerInput>, cmd: string[] | undefined): Docker.ContainerCreateOptions {
-  const exposed: Record<string, object> = {};
-  const bindings: Record<string, Array<{ HostPort: string; HostIp?: string }>> = {};
-  for (const p of spec.ports) {
-    const key = `${p.containerPort}/${p.protocol}`;
-    exposed[key] = {};
-    (bindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : '', ...(p.hostIp ? { HostIp: p.hostIp } : {}) });
-  }
-  return {
-    name: spec.name,
-    Image: spec.image,
-    Cmd: cmd,
-    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-    User: spec.user,
-    WorkingDir: spec.workdir,
-    Labels: spec.labels,
-    Tty: spec.tty,
-    OpenStdin: false,
-    ExposedPorts: exposed,
-    HostConfig: {
-      Init: spec.init,
-      PortBindings: bindings,
-      Mounts: spec.volumes.map((v) => ({
-        Type: v.source.startsWith('/') ? ('bind' as const) : ('volume' as const),
-        Source: v.source,
-        Target: v.target,
-        ReadOnly: v.readOnly,
-      })),
-      Memory: spec.memoryBytes,
-      NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
-      PidsLimit: spec.pidsLimit,
-      Privileged: spec.privileged,
-      ...(spec.hostNetwork ? { NetworkMode: 'host' } : {}),
-      ...(spec.hostPid ? { PidMode: 'host' } : {}),
-      ...(spec.hostIpc ? { IpcMode: 'host' } : {}),
-      CapAdd: spec.capAdd,
-      Devices: spec.devices.map((device) => ({ PathOnHost: device, PathInContainer: device, CgroupPermissions: 'rwm' })),
-    },
-  };
 }

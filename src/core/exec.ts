@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { engineReadsRefAlike, isContainerIdRef, type Engine, type ExecOutcome } from '../engine/engine.js';
-import { EngineProcess, type ProcessLost } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine, ExecOutcome, InteractiveProcess, ProcessLost } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
-import type { ContainerModel } from '../engine/container-model.js';
+import { isContainerIdRef, type ContainerModel } from '../engine/container-model.js';
 import { assertRunning, type ContainerService } from './containers.js';
 import type { StreamGap } from './live.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
@@ -98,12 +97,12 @@ export class ExecService {
    * Streamed executions with a subscriber: how to stop each, and a promise that settles when
    * its subscriber has its last event (or left), so shutdown can end them and let that arrive.
    */
-  private readonly subscribed = new Map<EngineProcess, { stop: () => Promise<void>; delivered: Promise<void> }>();
+  private readonly subscribed = new Map<InteractiveProcess, { stop: () => Promise<void>; delivered: Promise<void> }>();
   /** Set by closeStreams: a stream that starts after it is stopped at once. */
   private closing = false;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly reaper: OrphanReaper,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
@@ -129,7 +128,7 @@ export class ExecService {
     const execution = await this.pool.write.run(async (poolSignal) => {
       let inspection: Promise<ContainerModel> | undefined;
       const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
-      const target = engineReadsRefAlike(id) ? id : (await inspect()).id;
+      const target = this.engine.readsRefAlike(id) ? id : (await inspect()).id;
       const timeout = AbortSignal.timeout(timeoutMs);
       // The client's leaving stops the process, not the inspect that records the run.
       const signal = AbortSignal.any([poolSignal, timeout, ...(cancel ? [cancel] : [])]);
@@ -186,15 +185,16 @@ export class ExecService {
         announced = true;
       };
       const child = await this.pool.write.run((signal) =>
-        EngineProcess.start(
-          this.engine,
-          this.reaper,
+        this.engine.startProcess(
           container.id,
           { argv: command, user: spec.user, workdir: spec.workdir, env: envList(spec.env), tty: spec.tty, stdin: false },
-          (output) => {
-            announce();
-            collector.push(output);
-            if (output.text) sink.push({ kind: 'output', stream: output.stream, data: output.text, cursor: String(++cursor) });
+          {
+            output: (output) => {
+              announce();
+              collector.push(output);
+              if (output.text) sink.push({ kind: 'output', stream: output.stream, data: output.text, cursor: String(++cursor) });
+            },
+            lost: (run) => this.reaper.adopt(run),
           },
           signal,
         ),

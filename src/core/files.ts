@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { packEntries, readFirstEntry, type ArchiveEntry } from '../engine/archive.js';
-import type { Engine } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine } from '../engine/port.js';
 import { AppError, badInput, conflict, noSuchAccount, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { ContainerService } from './containers.js';
@@ -53,7 +53,7 @@ export class FileService {
   private readonly writing = new KeyedMutex();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly maxFileBytes: number,
@@ -64,7 +64,7 @@ export class FileService {
     const p = parseInput(filePath, filePathArg);
     return this.pool.read.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
-      return this.readAt(container.Id, p, signal);
+      return this.readAt(container.id, p, signal);
     });
   }
 
@@ -111,12 +111,12 @@ export class FileService {
     }
     return this.pool.write.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
-      const owner = spec.owner ? await this.resolveOwner(container.Id, spec.owner, signal) : { uid: 0, gid: 0 };
+      const owner = spec.owner ? await this.resolveOwner(container.id, spec.owner, signal) : { uid: 0, gid: 0 };
       // Podman refuses a second write of a path while one is under way ("file exists").
-      await this.writing.run(`${container.Id} ${spec.path}`, async () => {
-        const existing = await this.engine.statPath(container.Id, spec.path, signal);
+      await this.writing.run(`${container.id} ${spec.path}`, async () => {
+        const existing = await this.engine.statPath(container.id, spec.path, signal);
         if (existing && isDirectoryMode(existing.mode)) throw conflict(`${spec.path} is a directory`);
-        await this.putWithParents(container.Id, spec.path, { type: 'file', content, mode: spec.mode, ...owner }, spec.createParents, signal);
+        await this.putWithParents(container.id, spec.path, { type: 'file', content, mode: spec.mode, ...owner }, spec.createParents, signal);
       });
       return {
         path: spec.path,

@@ -2,17 +2,16 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { isContainerIdRef, type Engine } from '../engine/engine.js';
-import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample } from '../engine/live.js';
 import { followLogFile, readLogFile } from '../engine/logfile.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine, EngineEvent, StampedLine, StatsSample } from '../engine/port.js';
 import type { StreamName } from '../engine/streams.js';
 import { fromEngineError, shuttingDown, type AppError } from '../errors.js';
 import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime, type LogPosition } from '../streams/cursor.js';
 import { FanOutHub } from '../streams/hub.js';
 import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
-import type { ContainerModel, ContainerState } from '../engine/container-model.js';
+import { hasProcesses, isContainerIdRef, type ContainerModel, type ContainerState } from '../engine/container-model.js';
 import { linearPattern } from './pattern.js';
 import { containerRef, parseInput } from './validation.js';
 
@@ -165,12 +164,11 @@ export class LiveService {
   readonly logHub: FanOutHub<LogLine | LogEnd>;
   readonly eventHub: FanOutHub<ContainerEvent>;
   readonly statsHub: FanOutHub<ContainerStatsSample>;
-  private podman?: Promise<boolean>;
   /** History reads waiting to start, by container and window; see sharedHistory. */
   private readonly pendingHistory = new Map<string, Promise<LogLine[]>>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly limits: LiveLimits,
   ) {
@@ -372,11 +370,9 @@ export class LiveService {
   }
 
   private async readLines(target: LiveTarget, window: { tail?: number; since?: number }): Promise<LogLine[]> {
-    const frames = await this.pool.read.run((signal) =>
-      this.engine.logs(target.id, target.tty, { ...window, timestamps: true, stdout: true, stderr: true }, signal),
-    );
+    const lines = await this.pool.read.run((signal) => this.engine.readLogs(target.id, target.tty, { ...window, final: !target.running }, signal));
     const clock = new CursorClock();
-    return readStampedLines(frames, target.tty, !target.running).map((line) => toLogLine(line, clock));
+    return lines.map((line) => toLogLine(line, clock));
   }
 
   /** The container's log file if readable, else the engine's log stream; opened once that is known. */
@@ -397,7 +393,7 @@ export class LiveService {
   /** Follows from the start of the current second: the joins dedupe what history already gave. */
   private engineLogUpstream(target: LiveTarget, handlers: UpstreamHandlers<LogLine | LogEnd>): Upstream {
     const clock = new CursorClock();
-    return followLogs(this.engine, target.id, target.tty, Math.floor(Date.now() / 1000), {
+    return this.engine.followLogs(target.id, target.tty, Math.floor(Date.now() / 1000), {
       data: (line) => handlers.data(toLogLine(line, clock)),
       end: (error) => this.endLogUpstream(target, error?.message, handlers),
     });
@@ -425,7 +421,7 @@ export class LiveService {
     if (!target.running) follower.finish();
     else {
       this.pool.read.run((signal) => this.engine.inspectContainer(target.id, signal)).then(
-        (info) => !info.State.Running && follower.finish(),
+        (info) => !hasProcesses(info.state) && follower.finish(),
         () => follower.finish(),
       );
     }
@@ -448,8 +444,8 @@ export class LiveService {
   private async describeEnd(target: LiveTarget, failure: string | undefined): Promise<LogEnd> {
     try {
       const info = await this.pool.read.run((signal) => this.engine.inspectContainer(target.id, signal));
-      if (info.State.Running && failure) return { kind: 'end', reason: 'FAILED', exitCode: null, message: failure };
-      const exitCode = info.State.ExitCode ?? null;
+      if (hasProcesses(info.state) && failure) return { kind: 'end', reason: 'FAILED', exitCode: null, message: failure };
+      const exitCode = info.details?.exitCode ?? null;
       return { kind: 'end', reason: 'STOPPED', exitCode, message: `Container ${target.name} stopped (exit code ${exitCode})` };
     } catch (error) {
       const mapped = fromEngineError(error);
@@ -473,13 +469,12 @@ export class LiveService {
   }
 
   private openEventUpstream(handlers: UpstreamHandlers<ContainerEvent>): Upstream {
-    return watchContainerEvents(this.engine, { data: (event) => handlers.data(toContainerEvent(event)), end: handlers.end });
+    return this.engine.watchContainerEvents({ data: (event) => handlers.data(toContainerEvent(event)), end: handlers.end });
   }
 
   /** Resource samples about every `intervalMs`; ends when the engine ends the stream. */
   async followStats(target: LiveTarget, input: z.input<typeof followStatsInput>) {
     const { intervalMs } = parseInput(followStatsInput, input);
-    const podman = await this.isPodman();
     // The engines sample once a second; allow for jitter so a 1 s interval takes every sample.
     const spacing = intervalMs - 250;
     return createSubscriber<ContainerStatsSample | StreamGap>(this.queueLimits<ContainerStatsSample>(() => null), (sink) => {
@@ -495,19 +490,12 @@ export class LiveService {
           end: () => sink.end(),
         },
         (handlers) =>
-          followStats(this.engine, target.id, podman, {
+          this.engine.followStats(target.id, {
             data: (sample) => handlers.data({ kind: 'stats', ...sample }),
             end: handlers.end,
           }),
       );
     });
-  }
-
-  /** Which engine this is, asked once; Podman's stats need its own endpoint. */
-  private isPodman(): Promise<boolean> {
-    this.podman ??= this.pool.read.run((signal) => this.engine.info(signal)).then((info) => info.name === 'podman');
-    this.podman.catch(() => (this.podman = undefined));
-    return this.podman;
   }
 
   /** Upstream streams and subscribers per kind, for metrics. */

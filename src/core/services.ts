@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import type { Engine } from '../engine/engine.js';
 import { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine } from '../engine/port.js';
 import { OrphanReaper } from '../engine/reaper.js';
 import { ContainerIndex } from './container-index.js';
 import { ContainerService } from './containers.js';
@@ -25,7 +25,7 @@ export type Services = ReturnType<typeof createServices>;
  * `engineIsLocal`: the engine listens on a unix socket, so its files are on this host.
  * `indexEngine`: the container index's own client; without it there is no index.
  */
-export function createServices(engine: Engine, config: Config, engineIsLocal: boolean, indexEngine?: Engine) {
+export function createServices(engine: ContainerEngine, config: Config, engineIsLocal: boolean, indexEngine?: ContainerEngine) {
   const pool = new WorkerPool({
     readSlots: config.maxReadWorkers,
     writeSlots: config.maxWorkers,

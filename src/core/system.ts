@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Engine, EngineInfo } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine, EngineInfo, ImageModel } from '../engine/port.js';
 import { AppError } from '../errors.js';
 
 export interface Health {
@@ -11,12 +11,7 @@ export interface Health {
   timestamp: Date;
 }
 
-export interface ImageModel {
-  id: string;
-  tags: string[];
-  sizeBytes: number;
-  createdAt: Date;
-}
+export type { ImageModel };
 
 /** Health answers within this, with the last known state if the engine's answer is slower. */
 const HEALTH_ANSWER_MS = 1000;
@@ -37,7 +32,7 @@ export class SystemService {
 
   /** `silentLimitMs`: how long a busy engine may leave pings unanswered before it counts as down. */
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly silentLimitMs: number,
   ) {}
@@ -87,13 +82,6 @@ export class SystemService {
 
   async images(): Promise<ImageModel[]> {
     const images = await this.pool.read.run((signal) => this.engine.listImages(signal));
-    return images
-      .map((i) => ({
-        id: i.Id,
-        tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-        sizeBytes: i.Size,
-        createdAt: new Date(i.Created * 1000),
-      }))
-      .sort((a, b) => (a.tags[0] ?? a.id).localeCompare(b.tags[0] ?? b.id));
+    return images.sort((a, b) => (a.tags[0] ?? a.id).localeCompare(b.tags[0] ?? b.id));
   }
 }

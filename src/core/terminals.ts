@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Engine } from '../engine/engine.js';
-import { EngineProcess, type ProcessEnd, type TerminalSize } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { conflict, notFound } from '../errors.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
@@ -94,7 +93,7 @@ class TerminalSession {
   readonly id = randomUUID();
   readonly openedAt = new Date();
   readonly watchers = new Set<Sink<TerminalEvent>>();
-  process!: EngineProcess;
+  process!: InteractiveProcess;
   /** What every watcher receives last; set once the process has ended. */
   private ending: ProcessEnd | undefined;
   private scrollback: Chunk[] = [];
@@ -118,7 +117,7 @@ class TerminalSession {
   ) {}
 
   /** Called once the process runs: from now on the terminal can be idle. */
-  begin(process: EngineProcess): void {
+  begin(process: InteractiveProcess): void {
     this.process = process;
     this.armIdleTimer();
   }
@@ -210,7 +209,7 @@ export class TerminalService {
   private closing = false;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly reaper: OrphanReaper,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
@@ -236,12 +235,10 @@ export class TerminalService {
         const created = new TerminalSession(container, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
           void this.close(created.id).catch(() => undefined);
         });
-        const child = await EngineProcess.start(
-          this.engine,
-          this.reaper,
+        const child = await this.engine.startProcess(
           container.id,
           { argv: command ?? ['/bin/sh', '-c', LOGIN_SHELL], user: spec.user, env: ['TERM=xterm-256color'], tty: true, stdin: true, size },
-          (output) => created.record(output.text),
+          { output: (output) => created.record(output.text), lost: (run) => this.reaper.adopt(run) },
           signal,
         );
         created.begin(child);

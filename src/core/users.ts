@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { packEntries } from '../engine/archive.js';
-import type { Engine, ExecOutcome } from '../engine/engine.js';
 import type { WorkerPool } from '../engine/pool.js';
+import type { ContainerEngine, ExecOutcome } from '../engine/port.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { addAccount, type AccountFile, type AccountStore } from './account-files.js';
 import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type PasswdEntry } from './accounts.js';
@@ -60,7 +60,7 @@ export class UserService {
   private readonly mutex = new KeyedMutex();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly files: FileService,
@@ -70,7 +70,7 @@ export class UserService {
     const id = parseInput(containerRef, ref);
     return this.pool.read.run(async (signal) => {
       const container = await this.engine.inspectContainer(id, signal);
-      return this.readUsers(container.Id, signal);
+      return this.readUsers(container.id, signal);
     });
   }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z, type ZodType } from 'zod';
-import { isContainerIdRef } from '../engine/engine.js';
+import { isContainerIdRef } from '../engine/container-model.js';
 import { fromZodError, invalidFields } from '../errors.js';
 
 /**

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fromEngineError, notFound, type AppError } from '../errors.js';
 import { StampParser } from '../streams/cursor.js';
 import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
-import type { StampedLine } from './live.js';
+import type { StampedLine } from './port.js';
 import { LineSplitter, type StreamName } from './streams.js';
 
 /**

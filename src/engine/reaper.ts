@@ -1,13 +1,4 @@
-import type { Engine } from './engine.js';
-
-/** A process the server started whose connection was lost with the engine: what finds it again. */
-export interface LostRun {
-  containerId: string;
-  /** The value of its exec marker. */
-  marker: string;
-  /** The user it runs as: only that user (or one with CAP_SYS_PTRACE) can read its environment. */
-  user?: string;
-}
+import type { ContainerEngine, LostRun } from './port.js';
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 10_000;
@@ -25,7 +16,7 @@ export class OrphanReaper {
   private sweeping = false;
   private delayMs = FIRST_RETRY_MS;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: ContainerEngine) {}
 
   /** Runs lost and not killed yet. */
   get pending(): number {

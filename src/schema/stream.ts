@@ -1,6 +1,6 @@
 import { toLiveTarget, type StreamGap } from '../core/live.js';
 import { encodeCursor, type LogPosition } from '../streams/cursor.js';
-import type { ProcessLost } from '../engine/interactive.js';
+import type { ProcessLost } from '../engine/port.js';
 import type { Context } from './context.js';
 import { builder } from './builder.js';
 

@@ -1,9 +1,8 @@
-import type { EngineInfo } from '../engine/engine.js';
 import type { Health, ImageModel } from '../core/system.js';
 import { builder } from './builder.js';
 import { DateTimeScalar } from './scalars.js';
 
-const EngineRef = builder.objectRef<EngineInfo>('Engine').implement({
+const EngineRef = builder.objectRef<NonNullable<Health['engine']>>('Engine').implement({
   fields: (t) => ({
     name: t.exposeString('name', { description: '"podman" or "docker".' }),
     version: t.exposeString('version'),

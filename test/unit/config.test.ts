@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { LiveLimits } from '../../src/core/live.js';
-import { selectEngine } from '../../src/engine/connect.js';
+import { selectEngine } from '../../src/engine/docker/connect.js';
 import { fromEngineError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 

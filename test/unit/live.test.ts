@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { linearPattern } from '../../src/core/pattern.js';
-import { fromPodmanStats, readStampedLines, StampedLineReader, toStatsSample } from '../../src/engine/live.js';
+import { fromPodmanStats, readStampedLines, StampedLineReader, toStatsSample } from '../../src/engine/docker/live.js';
 import type { Frame } from '../../src/engine/streams.js';
 import { shuttingDown } from '../../src/errors.js';
 import { FanOutHub } from '../../src/streams/hub.js';

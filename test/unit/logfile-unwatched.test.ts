@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it, vi } from 'vitest';
-import type { StampedLine } from '../../src/engine/live.js';
+import type { StampedLine } from '../../src/engine/port.js';
 import { followLogFile } from '../../src/engine/logfile.js';
 
 // A host whose inotify watches are used up: fs.watch throws ENOSPC.

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { fromInspect } from '../../src/engine/container-model.js';
-import type { StampedLine } from '../../src/engine/live.js';
+import { fromInspect } from '../../src/engine/docker/container-model.js';
+import type { StampedLine } from '../../src/engine/port.js';
 import { followLogFile, lineStarts, LogRecordJoiner, LogRecordParser, readLogFile } from '../../src/engine/logfile.js';
 import { CursorClock, encodeCursor } from '../../src/streams/cursor.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startFailureOf } from '../../src/engine/start-failure.js';
+import { startFailureOf } from '../../src/engine/docker/start-failure.js';
 
 const PODMAN_MISSING =
   'Error: runc: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: OCI runtime attempted to invoke a command that was not found\nError: read unixpacket @->/proc/self/fd/13/attach: connection reset by peer\n';

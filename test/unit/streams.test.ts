@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, LineSplitter, OutputCollector, TRUNCATION_MARKER } from '../../src/engine/streams.js';
+import { FrameDecoder } from '../../src/engine/docker/frames.js';
+import { LineSplitter, OutputCollector, TRUNCATION_MARKER } from '../../src/engine/streams.js';
 
 function frame(type: number, payload: string | Buffer): Buffer {
   const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);

@@ -1,35 +1,10 @@
 import type { Readable } from 'node:stream';
-import { fromEngineError, type AppError } from '../errors.js';
-import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
-import type { Engine } from './engine.js';
-import { frameReader, LineSplitter, type Frame, type Line, type StreamName } from './streams.js';
-
-
-export interface EngineEvent {
-  id: string;
-  name: string;
-  action: string;
-  /** Nanoseconds since the epoch, as the engine reports them. */
-  timeNano: bigint;
-  attributes: Record<string, string>;
-}
-
-export interface StatsSample {
-  read: Date;
-  cpuPercent: number | null;
-  memoryUsedBytes: number | null;
-  memoryLimitBytes: number | null;
-  networkRxBytes: number;
-  networkTxBytes: number;
-  pids: number | null;
-}
-
-/** A log line with the engine's timestamp (RFC 3339, to the second or the nanosecond). */
-export interface StampedLine extends Line {
-  timestamp: string | null;
-  /** The timestamp in nanoseconds, where the reader has parsed it already (log files). */
-  nanos?: bigint;
-}
+import type Docker from 'dockerode';
+import { fromEngineError, type AppError } from '../../errors.js';
+import type { Upstream, UpstreamHandlers } from '../../streams/upstream.js';
+import type { EngineEvent, StampedLine, StatsSample } from '../port.js';
+import { LineSplitter, type Frame, type Line, type StreamName } from '../streams.js';
+import { frameReader } from './frames.js';
 
 const STAMP = /^(\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})) ?/;
 /** Longest timestamp prefix: nanoseconds and a zone offset. */
@@ -151,12 +126,12 @@ function openStream(
  * Follows a container's logs (both streams, with timestamps) from `sinceSeconds` on, as lines.
  * `tty` decides the format: the engines' content type cannot be trusted for that.
  */
-export function followLogs(engine: Engine, id: string, tty: boolean, sinceSeconds: number, handlers: UpstreamHandlers<StampedLine>): Upstream {
+export function followLogs(docker: Docker, id: string, tty: boolean, sinceSeconds: number, handlers: UpstreamHandlers<StampedLine>): Upstream {
   const read = frameReader(tty);
   const lines = new StampedLineReader(tty);
   return openStream(
     (signal) =>
-      engine.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, timestamps: true, since: sinceSeconds, abortSignal: signal }),
+      docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, timestamps: true, since: sinceSeconds, abortSignal: signal }),
     (chunk) => {
       for (const frame of read(chunk)) for (const line of lines.push(frame)) handlers.data(line);
     },
@@ -191,9 +166,9 @@ type RawEvent = {
 };
 
 /** Follows the engine's container events (create, start, die, stop, destroy, ...). */
-export function watchContainerEvents(engine: Engine, handlers: UpstreamHandlers<EngineEvent>): Upstream {
+export function watchContainerEvents(docker: Docker, handlers: UpstreamHandlers<EngineEvent>): Upstream {
   return openStream(
-    (signal) => engine.docker.getEvents({ filters: { type: ['container'] }, abortSignal: signal } as object),
+    (signal) => docker.getEvents({ filters: { type: ['container'] }, abortSignal: signal } as object),
     jsonLines((value) => {
       const raw = value as RawEvent;
       const action = raw.Action ?? raw.status;
@@ -268,9 +243,9 @@ export function fromPodmanStats(raw: RawPodmanStats): StatsSample | null {
 }
 
 /** Podman's own stats endpoint: its Docker-compatible one samples only every 5 s. */
-function podmanStats(engine: Engine, id: string, signal: AbortSignal): Promise<unknown> {
+function podmanStats(docker: Docker, id: string, signal: AbortSignal): Promise<unknown> {
   return new Promise((resolve, reject) =>
-    engine.docker.modem.dial(
+    docker.modem.dial(
       {
         path: '/v4.0.0/libpod/containers/stats?',
         method: 'GET',
@@ -278,19 +253,22 @@ function podmanStats(engine: Engine, id: string, signal: AbortSignal): Promise<u
         isStream: true,
         statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
         abortSignal: signal,
-      } as Parameters<Engine['docker']['modem']['dial']>[0],
+      } as Parameters<Docker['modem']['dial']>[0],
       (error, stream) => (error ? reject(error) : resolve(stream)),
     ),
   );
 }
 
 /** Follows a container's resource usage, a sample about every second. */
-export function followStats(engine: Engine, id: string, podman: boolean, handlers: UpstreamHandlers<StatsSample>): Upstream {
+export function followStats(docker: Docker, id: string, podman: Promise<boolean>, handlers: UpstreamHandlers<StatsSample>): Upstream {
+  let isPodman = false;
   return openStream(
-    (signal) =>
-      podman ? podmanStats(engine, id, signal) : (engine.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as object) as Promise<unknown>),
+    async (signal) => {
+      isPodman = await podman;
+      return isPodman ? podmanStats(docker, id, signal) : docker.getContainer(id).stats({ stream: true, abortSignal: signal } as object);
+    },
     jsonLines((value) => {
-      const sample = podman ? fromPodmanStats(value as RawPodmanStats) : toStatsSample(value as RawStats);
+      const sample = isPodman ? fromPodmanStats(value as RawPodmanStats) : toStatsSample(value as RawStats);
       if (sample) handlers.data(sample);
     }),
     () => undefined,

@@ -12,7 +12,7 @@ export interface EngineAddress {
   source: string;
 }
 
-/** The nearest folder above this code with a package.json: it runs from src/engine/ or bundled in dist/. */
+/** The nearest folder above this code with a package.json: it runs from src/engine/docker/ or bundled in dist/. */
 function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);

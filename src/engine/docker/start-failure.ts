@@ -1,5 +1,5 @@
-import { noSuchAccount } from '../errors.js';
-import type { CapturedOutput } from './streams.js';
+import { noSuchAccount } from '../../errors.js';
+import type { CapturedOutput } from '../streams.js';
 
 /**
  * How the container runtime says it could not start an exec's process. Podman answers 127 or
