@@ -5,10 +5,10 @@ import { EngineProcess, type ProcessLost } from '../engine/interactive.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
+import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
 import type { ContainerModel } from '../engine/container-model.js';
 import { assertRunning, type ContainerService } from './containers.js';
-import type { StreamGap } from './live.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
 export interface Execution {

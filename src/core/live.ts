@@ -10,18 +10,12 @@ import type { StreamName } from '../engine/streams.js';
 import { fromEngineError, shuttingDown, type AppError } from '../errors.js';
 import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime, type LogPosition } from '../streams/cursor.js';
 import { FanOutHub } from '../streams/hub.js';
-import { createBatchSubscriber, createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
+import { liveQueueLimits, queuedSize, type StreamGap } from '../streams/gap.js';
+import { createBatchSubscriber, createSubscriber, type Sink } from '../streams/subscriber.js';
 import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
 import type { ContainerModel, ContainerState } from '../engine/container-model.js';
 import { linearPattern } from './pattern.js';
 import { containerRef, parseInput } from './validation.js';
-
-/** Told to a subscriber that could not keep up: it missed `missed` items after `resumeCursor`. */
-export interface StreamGap {
-  kind: 'gap';
-  missed: number;
-  resumeCursor: string | null;
-}
 
 /** Its cursor and time derive from `position`, when a client asks for them. */
 export interface LogLine {
@@ -124,11 +118,6 @@ export const followStatsInput = z.object({
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 
-/** Per-item bookkeeping cost on top of its text, so tiny items are bounded too. */
-const ITEM_OVERHEAD = 128;
-/** Hard cap on queued items, whatever their size. */
-const MAX_QUEUED_ITEMS = 100_000;
-
 const EVENT_STATES: Record<string, ContainerState | 'REMOVED'> = {
   create: 'CREATED',
   start: 'RUNNING',
@@ -183,15 +172,6 @@ export class LiveService {
     return [this.logHub, this.eventHub, this.statsHub] as const;
   }
 
-  private queueLimits<T extends { kind: string }>(resumeCursor: (before: T | undefined) => string | null): QueueLimits<T | StreamGap> {
-    return {
-      maxItems: MAX_QUEUED_ITEMS,
-      maxBytes: this.limits.queueBytes,
-      sizeOf: (item) => ITEM_OVERHEAD + ('message' in item && typeof item.message === 'string' ? item.message.length : 0),
-      gap: (missed, before) => ({ kind: 'gap', missed, resumeCursor: resumeCursor(before as T | undefined) }),
-    };
-  }
-
   /**
    * History (tail, since, or everything after a cursor) then live lines, each with a cursor.
    * Lines arriving while the history is read are held back and deduplicated by cursor, so the
@@ -215,7 +195,7 @@ export class LiveService {
     const wanted = (line: LogLine) =>
       (line.stream === 'stdout' ? options.stdout : options.stderr) && (!options.filter || options.filter.test(line.message));
 
-    const limits = this.queueLimits<LogEvent>((before) => (before?.kind === 'line' ? encodeCursor(before.position) : (options.after ?? null)));
+    const limits = liveQueueLimits<LogEvent>(this.limits.queueBytes, (before) => (before?.kind === 'line' ? encodeCursor(before.position) : (options.after ?? null)));
     const attach = (sink: Sink<LogEvent>) => {
       // Everything up to `seen` has been considered (delivered or filtered out).
       let seen: LogPosition | null = after;
@@ -228,7 +208,7 @@ export class LiveService {
       // A resume reads what overflowed the hold again from the log rather than skip it.
       let heldOverflowed = false;
       const hold = (item: LogLine | LogEnd) => {
-        const size = ITEM_OVERHEAD + item.message.length;
+        const size = queuedSize(item);
         if (item.kind === 'end' || (heldDropped === 0 && heldBytes + size <= this.limits.queueBytes)) {
           held.push(item);
           heldBytes += size;
@@ -293,7 +273,7 @@ export class LiveService {
         let end: LogEnd | undefined;
         for (let item = held.shift(); item; item = held.shift()) {
           if (sink.closed) return;
-          heldBytes -= ITEM_OVERHEAD + item.message.length;
+          heldBytes -= queuedSize(item);
           if (item.kind === 'end') {
             // The upstream's own LogEnd comes first; a later one only says it went away.
             end ??= item;
@@ -467,7 +447,7 @@ export class LiveService {
       (!containers || [...containers].some((ref) => (isContainerIdRef(ref) ? event.id.startsWith(ref) : event.name === ref))) &&
       (!actions || actions.has(event.action)) &&
       visible(event);
-    return createSubscriber<ContainerEvent | StreamGap>(this.queueLimits<ContainerEvent>(() => null), (sink) =>
+    return createSubscriber<ContainerEvent | StreamGap>(liveQueueLimits<ContainerEvent>(this.limits.queueBytes, () => null), (sink) =>
       this.eventHub.join('all', { data: (event) => wanted(event) && sink.push(event), end: () => sink.end() }, (handlers) => this.openEventUpstream(handlers)),
     );
   }
@@ -482,7 +462,7 @@ export class LiveService {
     const podman = await this.isPodman();
     // The engines sample once a second; allow for jitter so a 1 s interval takes every sample.
     const spacing = intervalMs - 250;
-    return createSubscriber<ContainerStatsSample | StreamGap>(this.queueLimits<ContainerStatsSample>(() => null), (sink) => {
+    return createSubscriber<ContainerStatsSample | StreamGap>(liveQueueLimits<ContainerStatsSample>(this.limits.queueBytes, () => null), (sink) => {
       let last = 0;
       return this.statsHub.join(
         target.id,

@@ -1,5 +1,6 @@
-import { toLiveTarget, type StreamGap } from '../core/live.js';
+import { toLiveTarget } from '../core/live.js';
 import type { ProcessLost } from '../engine/interactive.js';
+import type { StreamGap } from '../streams/gap.js';
 import type { Context } from './context.js';
 import { builder } from './builder.js';
 
