@@ -2,20 +2,21 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { isContainerIdRef, type Engine } from '../engine/engine.js';
-import { followLogs, followStats, readStampedLines, watchContainerEvents, type EngineEvent, type StampedLine, type StatsSample } from '../engine/live.js';
+import type { Engine } from '../engine/engine.js';
+import { followLogs, readStampedLines, type StampedLine } from '../engine/live.js';
 import { followLogFile, readLogFile } from '../engine/logfile.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { StreamName } from '../engine/streams.js';
-import { fromEngineError, shuttingDown, type AppError } from '../errors.js';
+import { fromEngineError, type AppError } from '../errors.js';
 import { comparePositions, CursorClock, decodeCursor, encodeCursor, positionTime, type LogPosition } from '../streams/cursor.js';
 import { FanOutHub } from '../streams/hub.js';
-import { liveQueueLimits, queuedSize, type StreamGap } from '../streams/gap.js';
+import { liveQueueLimits, queuedSize, type LiveStreamLimits, type StreamGap } from '../streams/gap.js';
 import { createBatchSubscriber, createSubscriber, type Sink } from '../streams/subscriber.js';
 import type { Upstream, UpstreamHandlers } from '../streams/upstream.js';
-import type { ContainerModel, ContainerState } from '../engine/container-model.js';
+import type { EventService } from './events.js';
+import type { LiveTarget } from './live-target.js';
 import { linearPattern } from './pattern.js';
-import { containerRef, parseInput } from './validation.js';
+import { parseInput } from './validation.js';
 
 /** Its cursor and time derive from `position`, when a client asks for them. */
 export interface LogLine {
@@ -38,44 +39,8 @@ export interface LogEnd {
 
 export type LogEvent = LogLine | StreamGap | LogEnd;
 
-export interface ContainerEvent {
-  kind: 'event';
-  id: string;
-  name: string;
-  action: string;
-  time: Date;
-  /** The state the action leaves the container in, where it implies one. */
-  state: ContainerState | 'REMOVED' | null;
-  exitCode: number | null;
-  /** The engine's attributes for the container: its labels, plus name and image. */
-  labels: Record<string, string>;
-}
-
-export interface ContainerStatsSample extends StatsSample {
-  kind: 'stats';
-}
-
-/** The container a live stream is about, already resolved (and scope-checked) by the caller. */
-export interface LiveTarget {
-  id: string;
-  name: string;
-  tty: boolean;
-  /** Whether its logs may still grow. */
-  running: boolean;
-  logPath: string | null;
-}
-
-export function toLiveTarget(container: ContainerModel): LiveTarget {
-  const details = container.details;
-  return { id: container.id, name: container.name, tty: details?.tty ?? false, running: container.state === 'RUNNING', logPath: details?.logPath ?? null };
-}
-
-export interface LiveLimits {
-  /** Bytes one subscriber may have queued before it starts missing items. */
-  queueBytes: number;
+export interface LiveLimits extends LiveStreamLimits {
   maxLogTail: number;
-  /** How long an upstream stays open after its last subscriber left. */
-  lingerMs: number;
   /**
    * Whether logs are read from the engine's log files where they are readable (engine on this
    * host): see engine/logfile.ts.
@@ -107,30 +72,7 @@ export const followLogBatchesInput = logWindow
   .extend({ maxBatch: z.number().int().min(1).max(5000).default(500) })
   .refine(tailNotWithAfter, TAIL_WITH_AFTER);
 
-export const containerEventsInput = z.object({
-  containers: z.array(containerRef).max(100).optional(),
-  actions: z.array(z.string().min(1).max(64).regex(/^[a-z_:-]+$/, 'must be an engine action such as start or die')).max(32).optional(),
-});
-
-export const followStatsInput = z.object({
-  intervalMs: z.number().int().min(1000).max(60_000).default(1000),
-});
-
 const NANOS_PER_SECOND = 1_000_000_000n;
-
-const EVENT_STATES: Record<string, ContainerState | 'REMOVED'> = {
-  create: 'CREATED',
-  start: 'RUNNING',
-  restart: 'RUNNING',
-  unpause: 'RUNNING',
-  pause: 'PAUSED',
-  die: 'EXITED',
-  stop: 'EXITED',
-  kill: 'EXITED',
-  died: 'EXITED',
-  destroy: 'REMOVED',
-  remove: 'REMOVED',
-};
 
 /** Gives a line its position: from its engine timestamp, in the order the lines were read. */
 function toLogLine(line: StampedLine, clock: CursorClock): LogLine {
@@ -147,29 +89,21 @@ const LOG_ENDING_ACTIONS = new Set(['die', 'died', 'destroy', 'remove']);
 const HISTORY_BATCH_MS = 25;
 
 /**
- * Live logs, events and stats. Each kind has one upstream engine stream per container (one for
- * all events) shared by every subscriber; each subscriber has its own bounded queue.
+ * Live logs: one upstream per container shared by every subscriber; each subscriber has its
+ * own bounded queue.
  */
 export class LiveService {
   readonly logHub: FanOutHub<LogLine | LogEnd>;
-  readonly eventHub: FanOutHub<ContainerEvent>;
-  readonly statsHub: FanOutHub<ContainerStatsSample>;
-  private podman?: Promise<boolean>;
   /** History reads waiting to start, by container and window; see sharedHistory. */
   private readonly pendingHistory = new Map<string, Promise<LogLine[]>>();
 
   constructor(
     private readonly engine: Engine,
     private readonly pool: WorkerPool,
+    private readonly events: EventService,
     private readonly limits: LiveLimits,
   ) {
     this.logHub = new FanOutHub('logs', limits.lingerMs);
-    this.eventHub = new FanOutHub('events', limits.lingerMs);
-    this.statsHub = new FanOutHub('stats', limits.lingerMs);
-  }
-
-  get hubs() {
-    return [this.logHub, this.eventHub, this.statsHub] as const;
   }
 
   /**
@@ -397,11 +331,10 @@ export class LiveService {
         this.endLogUpstream(target, error?.message, handlers);
       },
     });
-    const leaveEvents = this.eventHub.join(
-      'all',
-      { data: (event) => event.id === target.id && LOG_ENDING_ACTIONS.has(event.action) && follower.finish(), end: () => follower.finish() },
-      (events) => this.openEventUpstream(events),
-    );
+    const leaveEvents = this.events.listen({
+      data: (event) => event.id === target.id && LOG_ENDING_ACTIONS.has(event.action) && follower.finish(),
+      end: () => follower.finish(),
+    });
     if (!target.running) follower.finish();
     else {
       this.pool.read.run((signal) => this.engine.inspectContainer(target.id, signal)).then(
@@ -437,68 +370,6 @@ export class LiveService {
       return { kind: 'end', reason: 'FAILED', exitCode: null, message: failure ?? mapped.message };
     }
   }
-
-  /** Container events from now on, optionally only some containers (names or IDs) and actions. */
-  containerEvents(input: z.input<typeof containerEventsInput>, visible: (event: ContainerEvent) => boolean = () => true) {
-    const filter = parseInput(containerEventsInput, input);
-    const containers = filter.containers && new Set(filter.containers);
-    const actions = filter.actions && new Set(filter.actions);
-    const wanted = (event: ContainerEvent) =>
-      (!containers || [...containers].some((ref) => (isContainerIdRef(ref) ? event.id.startsWith(ref) : event.name === ref))) &&
-      (!actions || actions.has(event.action)) &&
-      visible(event);
-    return createSubscriber<ContainerEvent | StreamGap>(liveQueueLimits<ContainerEvent>(this.limits.queueBytes, () => null), (sink) =>
-      this.eventHub.join('all', { data: (event) => wanted(event) && sink.push(event), end: () => sink.end() }, (handlers) => this.openEventUpstream(handlers)),
-    );
-  }
-
-  private openEventUpstream(handlers: UpstreamHandlers<ContainerEvent>): Upstream {
-    return watchContainerEvents(this.engine, { data: (event) => handlers.data(toContainerEvent(event)), end: handlers.end });
-  }
-
-  /** Resource samples about every `intervalMs`; ends when the engine ends the stream. */
-  async followStats(target: LiveTarget, input: z.input<typeof followStatsInput>) {
-    const { intervalMs } = parseInput(followStatsInput, input);
-    const podman = await this.isPodman();
-    // The engines sample once a second; allow for jitter so a 1 s interval takes every sample.
-    const spacing = intervalMs - 250;
-    return createSubscriber<ContainerStatsSample | StreamGap>(liveQueueLimits<ContainerStatsSample>(this.limits.queueBytes, () => null), (sink) => {
-      let last = 0;
-      return this.statsHub.join(
-        target.id,
-        {
-          data: (sample) => {
-            if (sample.read.getTime() - last < spacing) return;
-            last = sample.read.getTime();
-            sink.push(sample);
-          },
-          end: () => sink.end(),
-        },
-        (handlers) =>
-          followStats(this.engine, target.id, podman, {
-            data: (sample) => handlers.data({ kind: 'stats', ...sample }),
-            end: handlers.end,
-          }),
-      );
-    });
-  }
-
-  /** Which engine this is, asked once; Podman's stats need its own endpoint. */
-  private isPodman(): Promise<boolean> {
-    this.podman ??= this.pool.read.run((signal) => this.engine.info(signal)).then((info) => info.name === 'podman');
-    this.podman.catch(() => (this.podman = undefined));
-    return this.podman;
-  }
-
-  /** Upstream streams and subscribers per kind, for metrics. */
-  counts() {
-    return this.hubs.map((hub) => ({ kind: hub.kind, upstreams: hub.upstreamCount, subscribers: hub.listenerCount }));
-  }
-
-  /** For shutdown: ends every subscription, and any that starts later, at once. */
-  close(): void {
-    for (const hub of this.hubs) hub.closeAll(shuttingDown());
-  }
 }
 
 /** The LogEnd reason an error itself tells, if any. */
@@ -508,17 +379,3 @@ function endReason(error: AppError | undefined): LogEndReason | undefined {
   return undefined;
 }
 
-function toContainerEvent(event: EngineEvent): ContainerEvent {
-  // Podman attaches a (stale) exit code to every event; only a death has a meaningful one.
-  const exitCode = event.action === 'die' ? (event.attributes.exitCode ?? event.attributes.containerExitCode) : undefined;
-  return {
-    kind: 'event',
-    id: event.id,
-    name: event.name,
-    action: event.action,
-    time: new Date(Number(event.timeNano / 1_000_000n)),
-    state: EVENT_STATES[event.action] ?? null,
-    exitCode: exitCode !== undefined && /^-?\d+$/.test(exitCode) ? Number(exitCode) : null,
-    labels: event.attributes,
-  };
-}

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { StreamName } from '../engine/streams.js';
 import { encodeCursor, positionTime } from '../streams/cursor.js';
 import type { ContainerService } from './containers.js';
-import { DEFAULT_LOG_TAIL, toLiveTarget, type LiveService, type LiveTarget } from './live.js';
+import { DEFAULT_LOG_TAIL, type LiveService } from './live.js';
+import { toLiveTarget, type LiveTarget } from './live-target.js';
 import { parseInput } from './validation.js';
 
 export interface LogEntry {

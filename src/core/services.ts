@@ -2,13 +2,16 @@ import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { WorkerPool } from '../engine/pool.js';
 import { OrphanReaper } from '../engine/reaper.js';
+import { LiveHubs } from '../streams/hub.js';
 import { ContainerIndex } from './container-index.js';
 import { ContainerService } from './containers.js';
+import { EventService } from './events.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
 import { LiveService } from './live.js';
 import { LogService } from './logs.js';
 import { ContainerPolicy } from './policy.js';
+import { StatsService } from './stats.js';
 import { SystemService } from './system.js';
 import { TerminalService } from './terminals.js';
 import { UserService } from './users.js';
@@ -36,10 +39,12 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
   const containerIndex = indexEngine && new ContainerIndex(indexEngine, config.requestTimeoutMs);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
-  const live = new LiveService(engine, pool, {
-    queueBytes: config.streamQueueBytes,
+  const streamLimits = { queueBytes: config.streamQueueBytes, lingerMs: UPSTREAM_LINGER_MS };
+  const events = new EventService(engine, streamLimits);
+  const stats = new StatsService(engine, pool, streamLimits);
+  const live = new LiveService(engine, pool, events, {
+    ...streamLimits,
     maxLogTail: config.maxLogTail,
-    lingerMs: UPSTREAM_LINGER_MS,
     readLogFiles: config.readLogFiles && engineIsLocal,
   });
   return {
@@ -47,6 +52,9 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     reaper,
     containerIndex,
     live,
+    events,
+    stats,
+    streams: new LiveHubs([live.logHub, events.hub, stats.hub]),
     logs: new LogService(containers, live, config.maxLogTail),
     containers,
     files,

@@ -1,4 +1,4 @@
-import { toLiveTarget } from '../core/live.js';
+import { toLiveTarget } from '../core/live-target.js';
 import type { ProcessLost } from '../engine/interactive.js';
 import type { StreamGap } from '../streams/gap.js';
 import type { Context } from './context.js';

@@ -28,3 +28,11 @@ export function liveQueueLimits<T extends { kind: string }>(queueBytes: number, 
     gap: (missed, before) => ({ kind: 'gap', missed, resumeCursor: resumeCursor(before as T | undefined) }),
   };
 }
+
+/** What every live service (logs, events, stats) is configured with. */
+export interface LiveStreamLimits {
+  /** Bytes one subscriber may have queued before it starts missing items. */
+  queueBytes: number;
+  /** How long an upstream stays open after its last subscriber left. */
+  lingerMs: number;
+}
