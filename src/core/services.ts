@@ -8,8 +8,7 @@ import { ContainerService } from './containers.js';
 import { EventService } from './events.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
-import { LiveService } from './live.js';
-import { LogService } from './logs.js';
+import { LogService } from './logs/service.js';
 import { ContainerPolicy } from './policy.js';
 import { StatsService } from './stats.js';
 import { SystemService } from './system.js';
@@ -42,7 +41,7 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
   const streamLimits = { queueBytes: config.streamQueueBytes, lingerMs: UPSTREAM_LINGER_MS };
   const events = new EventService(engine, streamLimits);
   const stats = new StatsService(engine, pool, streamLimits);
-  const live = new LiveService(engine, pool, events, {
+  const logs = new LogService(engine, pool, events, containers, {
     ...streamLimits,
     maxLogTail: config.maxLogTail,
     readLogFiles: config.readLogFiles && engineIsLocal,
@@ -51,11 +50,10 @@ export function createServices(engine: Engine, config: Config, engineIsLocal: bo
     pool,
     reaper,
     containerIndex,
-    live,
+    logs,
     events,
     stats,
-    streams: new LiveHubs([live.logHub, events.hub, stats.hub]),
-    logs: new LogService(containers, live, config.maxLogTail),
+    streams: new LiveHubs([logs.hub, events.hub, stats.hub]),
     containers,
     files,
     exec: new ExecService(engine, reaper, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
