@@ -106,7 +106,7 @@ export function createApp(config: Config, logger: Logger): App {
       // (a) No new work; every stream ends with its end event, its processes killed. Operations
       // in flight may finish meanwhile, up to the reserve.
       services.pool.refuseNew();
-      services.live.close();
+      services.streams.close();
       const streamsEnded = Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
       await Promise.race([Promise.all([streamsEnded, services.pool.drain(stopAt - Date.now())]), until(stopAt)]);
 

@@ -65,7 +65,7 @@ describe('shutdown', async () => {
     await waitFor(() => processList(observer, c.name), (list) => [4101, 4102, 4103, 4104, 4105, 4106, 4107].every((n) => list.includes(`sleep ${n}`)));
     const { services } = server.app;
     await waitFor(() => terminals.map(({ openTerminal }) => services.terminals.get(openTerminal.id).watchers), (counts) => counts.every((n) => n === 1));
-    await waitFor(() => services.live.logHub.listenerCount, (count) => count === 1);
+    await waitFor(() => services.logs.hub.listenerCount, (count) => count === 1);
     await waitFor(() => services.exec.streaming, (count) => count === 2);
 
     const started = Date.now();

@@ -4,10 +4,10 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, ExecOutcome, InteractiveProcess, ProcessLost } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
+import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
 import { isContainerIdRef, type ContainerModel } from '../engine/container-model.js';
 import { assertRunning, type ContainerService } from './containers.js';
-import type { StreamGap } from './live.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
 export interface Execution {

@@ -2,13 +2,15 @@ import type { Config } from '../config.js';
 import { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
 import { OrphanReaper } from '../engine/reaper.js';
+import { LiveHubs } from '../streams/hub.js';
 import { ContainerIndex } from './container-index.js';
 import { ContainerService } from './containers.js';
+import { EventService } from './events.js';
 import { ExecService, ExecutionHistory } from './exec.js';
 import { FileService } from './files.js';
-import { LiveService } from './live.js';
-import { LogService } from './logs.js';
+import { LogService } from './logs/service.js';
 import { ContainerPolicy } from './policy.js';
+import { StatsService } from './stats.js';
 import { SystemService } from './system.js';
 import { TerminalService } from './terminals.js';
 import { UserService } from './users.js';
@@ -36,18 +38,22 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   const containerIndex = indexEngine && new ContainerIndex(indexEngine, config.requestTimeoutMs);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
-  const live = new LiveService(engine, pool, {
-    queueBytes: config.streamQueueBytes,
+  const streamLimits = { queueBytes: config.streamQueueBytes, lingerMs: UPSTREAM_LINGER_MS };
+  const events = new EventService(engine, streamLimits);
+  const stats = new StatsService(engine, streamLimits);
+  const logs = new LogService(engine, pool, events, containers, {
+    ...streamLimits,
     maxLogTail: config.maxLogTail,
-    lingerMs: UPSTREAM_LINGER_MS,
     readLogFiles: config.readLogFiles && engineIsLocal,
   });
   return {
     pool,
     reaper,
     containerIndex,
-    live,
-    logs: new LogService(containers, live, config.maxLogTail),
+    logs,
+    events,
+    stats,
+    streams: new LiveHubs([logs.hub, events.hub, stats.hub]),
     containers,
     files,
     exec: new ExecService(engine, reaper, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),

@@ -4,10 +4,10 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { conflict, notFound } from '../errors.js';
+import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { ContainerService } from './containers.js';
 import { toArgv } from './exec.js';
-import type { StreamGap } from './live.js';
 import { argv, parseInput, processUser } from './validation.js';
 
 /** Output kept per terminal for watchers who join late. */

@@ -42,7 +42,7 @@ export function createMetrics(services: Services, connections: ConnectionCounts,
     labelNames: ['kind'],
     registers: [registry],
     collect() {
-      for (const count of services.live.counts()) this.set({ kind: count.kind }, count.upstreams);
+      for (const count of services.streams.counts()) this.set({ kind: count.kind }, count.upstreams);
     },
   });
   new Gauge({
@@ -51,7 +51,7 @@ export function createMetrics(services: Services, connections: ConnectionCounts,
     labelNames: ['kind'],
     registers: [registry],
     collect() {
-      for (const count of services.live.counts()) this.set({ kind: count.kind }, count.subscribers);
+      for (const count of services.streams.counts()) this.set({ kind: count.kind }, count.subscribers);
     },
   });
   new Gauge({

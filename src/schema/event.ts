@@ -1,5 +1,5 @@
 import { CONTAINER_STATES } from '../engine/container-model.js';
-import type { ContainerEvent } from '../core/live.js';
+import type { ContainerEvent } from '../core/events.js';
 import { builder } from './builder.js';
 import { DateTimeScalar } from './scalars.js';
 import { StreamGapRef } from './stream.js';
@@ -35,7 +35,7 @@ builder.subscriptionFields((t) => ({
       actions: t.arg.stringList({ required: false, description: 'Only these actions, e.g. ["start", "die"].' }),
     },
     subscribe: (_root, args, ctx) =>
-      ctx.services.live.containerEvents({ containers: args.containers ?? undefined, actions: args.actions ?? undefined }, (event) =>
+      ctx.services.events.containerEvents({ containers: args.containers ?? undefined, actions: args.actions ?? undefined }, (event) =>
         ctx.inScope({ name: event.name, labels: event.labels }),
       ),
     resolve: (message) => message,

@@ -1,5 +1,5 @@
-import type { LogEnd, LogLine } from '../core/live.js';
-import type { LogEntry } from '../core/logs.js';
+import type { LogEnd, LogLine } from '../core/logs/lines.js';
+import type { LogEntry } from '../core/logs/service.js';
 import { encodeCursor, positionTime } from '../streams/cursor.js';
 import { builder } from './builder.js';
 import { ContainerRef } from './container.js';
@@ -103,7 +103,7 @@ builder.subscriptionFields((t) => ({
       'History (the last `tail` lines, lines since `since`, or every line after the cursor `after`) then live lines, ' +
       'all with cursors. Ends with a LogEnd when the container stops or is removed.',
     args: followArgs(t),
-    subscribe: async (_root, args, ctx) => ctx.services.live.followLogs(await liveTarget(ctx, args.container), followOptions(args, ctx)),
+    subscribe: async (_root, args, ctx) => ctx.services.logs.followLogs(await liveTarget(ctx, args.container), followOptions(args, ctx)),
     resolve: (event) => event,
   }),
   containerLogBatches: t.field({
@@ -118,7 +118,7 @@ builder.subscriptionFields((t) => ({
       maxBatch: t.arg.int({ required: false, defaultValue: 500, description: 'Most events in one message (1 to 5000).' }),
     },
     subscribe: async (_root, args, ctx) =>
-      ctx.services.live.followLogBatches(await liveTarget(ctx, args.container), { ...followOptions(args, ctx), maxBatch: args.maxBatch ?? undefined }),
+      ctx.services.logs.followLogBatches(await liveTarget(ctx, args.container), { ...followOptions(args, ctx), maxBatch: args.maxBatch ?? undefined }),
     resolve: (events) => events,
   }),
 }));

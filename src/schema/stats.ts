@@ -1,4 +1,4 @@
-import type { ContainerStatsSample } from '../core/live.js';
+import type { ContainerStatsSample } from '../core/stats.js';
 import { builder } from './builder.js';
 import { DateTimeScalar } from './scalars.js';
 import { liveTarget, StreamGapRef } from './stream.js';
@@ -39,7 +39,7 @@ builder.queryFields((t) => ({
     type: ServerStatsRef,
     authScopes: { viewer: true },
     description: 'Live-stream fan-out: upstream engine streams and their subscribers (also at GET /metrics).',
-    resolve: (_root, _args, ctx) => ({ streams: ctx.services.live.counts() }),
+    resolve: (_root, _args, ctx) => ({ streams: ctx.services.streams.counts() }),
   }),
 }));
 
@@ -55,7 +55,7 @@ builder.subscriptionFields((t) => ({
       intervalMs: t.arg.int({ required: false, defaultValue: 1000, description: '1000 to 60000.' }),
     },
     subscribe: async (_root, args, ctx) =>
-      ctx.services.live.followStats(await liveTarget(ctx, args.container), { intervalMs: args.intervalMs ?? undefined }),
+      ctx.services.stats.followStats(await liveTarget(ctx, args.container), { intervalMs: args.intervalMs ?? undefined }),
     resolve: (event) => event,
   }),
 }));

@@ -1,6 +1,7 @@
-import { toLiveTarget, type StreamGap } from '../core/live.js';
-import { encodeCursor, type LogPosition } from '../streams/cursor.js';
+import { toLiveTarget } from '../core/live-target.js';
 import type { ProcessLost } from '../engine/port.js';
+import { encodeCursor, type LogPosition } from '../streams/cursor.js';
+import type { StreamGap } from '../streams/gap.js';
 import type { Context } from './context.js';
 import { builder } from './builder.js';
 

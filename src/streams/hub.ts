@@ -1,4 +1,4 @@
-import type { AppError } from '../errors.js';
+import { shuttingDown, type AppError } from '../errors.js';
 import type { Upstream, UpstreamHandlers } from './upstream.js';
 
 export interface Listener<T> {
@@ -94,5 +94,20 @@ export class FanOutHub<T> {
       channel.listeners.clear();
       for (const each of listeners) each.end(reason);
     }
+  }
+}
+
+/** The hubs of every live service together: their figures for metrics, and their shutdown. */
+export class LiveHubs {
+  constructor(private readonly hubs: readonly FanOutHub<never>[]) {}
+
+  /** Upstream streams and subscribers per kind. */
+  counts() {
+    return this.hubs.map((hub) => ({ kind: hub.kind, upstreams: hub.upstreamCount, subscribers: hub.listenerCount }));
+  }
+
+  /** For shutdown: ends every subscription, and any that starts later, at once. */
+  close(): void {
+    for (const hub of this.hubs) hub.closeAll(shuttingDown());
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import type { LiveLimits } from '../../src/core/live.js';
+import type { LogLimits } from '../../src/core/logs/service.js';
 import { selectEngine } from '../../src/engine/docker/connect.js';
 import { fromEngineError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -34,8 +34,8 @@ describe('loadConfig', () => {
 
   it('reads log files by default, only from an engine on a unix socket, and refuses a bad flag', () => {
     const readsFiles = (env: Record<string, string>) => {
-      const live = createApp(loadConfig(env), createLogger('silent')).services.live as unknown as { limits: LiveLimits };
-      return live.limits.readLogFiles;
+      const logs = createApp(loadConfig(env), createLogger('silent')).services.logs as unknown as { limits: LogLimits };
+      return logs.limits.readLogFiles;
     };
     expect(loadConfig({}).readLogFiles).toBe(true);
     expect(readsFiles({ DOCKER_HOST: 'unix:///run/engine.sock' })).toBe(true);
