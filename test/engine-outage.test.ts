@@ -185,7 +185,10 @@ describe(`streams and processes across an engine outage (${ENGINE})`, async () =
     const afterFirst = await settled();
     for (let round = 2; round <= OUTAGES; round++) await outage(c.name);
     const afterLast = await settled();
+    // settled() fails unless the count comes back to where it started, after 1 outage and after 3:
+    // a leak like the one reported (6 to 11 an outage) never would. Idle connections closing on
+    // their own timers make the exact figure vary by a few, so it is not compared exactly.
     console.log(`open descriptors: before ${before}, after 1 outage ${afterFirst}, after ${OUTAGES}: ${afterLast}`);
-    expect(afterLast).toBe(afterFirst);
+    expect(afterLast).toBeLessThanOrEqual(before);
   });
 });

@@ -25,7 +25,7 @@ export const LOG_SOURCES = [
   { label: 'the engine API', env: { READ_LOG_FILES: 'false' }, readsFiles: false },
 ];
 /** A caller of the services whose scope covers every container, for clean-up that skips the transports. */
-export const UNSCOPED: Caller = { inScope: () => true };
+export const UNSCOPED: Caller = { scoped: false, inScope: () => true };
 
 /** Every container a test creates carries this label, so leftovers can be found and removed. */
 export const TEST_LABEL = 'podgraph.test';

@@ -88,6 +88,8 @@ const stopTimeout = z.number().int().min(0).max(600).default(10);
 
 /** Who acts on a container; the service checks the caller's scope itself, so no transport has to. */
 export interface Caller {
+  /** Whether the caller sees only some containers (a token with a scope). */
+  readonly scoped: boolean;
   inScope(container: ScopedContainer): boolean;
 }
 
@@ -210,13 +212,31 @@ export class ContainerService {
   }
 
   /** Resolves a reference and checks that the container runs, for operations that exec. */
-  async requireRunning(ref: string, signal?: AbortSignal): Promise<ContainerModel> {
-    return assertRunning(await this.inspectIn(ref, signal));
+  async requireRunning(caller: Caller, ref: string, signal?: AbortSignal): Promise<ContainerModel> {
+    return assertRunning(await this.inspectIn(caller, ref, signal));
   }
 
-  /** Inspects within the caller's pool slot (`get` takes a slot of its own). */
-  async inspectIn(ref: string, signal?: AbortSignal): Promise<ContainerModel> {
-    return this.engine.inspectContainer(parseInput(containerRef, ref), signal);
+  /** Inspects within the operation's own pool slot (`get` takes a slot of its own), for the caller. */
+  async inspectIn(caller: Caller, ref: string, signal?: AbortSignal): Promise<ContainerModel> {
+    const id = parseInput(containerRef, ref);
+    return visibleTo(caller, id, await this.engine.inspectContainer(id, signal));
+  }
+
+  /** The container as the caller may see it (from the index where it can). */
+  async find(caller: Caller, ref: string): Promise<ContainerModel> {
+    return visibleTo(caller, ref, await this.get(ref));
+  }
+
+  /**
+   * Whether something kept by container (a terminal, an execution) is the caller's to see: for
+   * a scoped caller its container must be in scope. Otherwise it is `missing`, as if it did not
+   * exist, so a refusal says nothing about other labs.
+   */
+  async assertVisible(caller: Caller, containerId: string, missing: () => AppError): Promise<void> {
+    if (!caller.scoped) return;
+    await this.find(caller, containerId).catch((error: unknown) => {
+      throw error instanceof AppError && error.code === 'NOT_FOUND' ? missing() : error;
+    });
   }
 
   /**

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { isContainerIdRef, type ContainerModel } from '../engine/container-model.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, ExecOutcome, InteractiveProcess, ProcessLost } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
+import { notFound } from '../errors.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
-import { isContainerIdRef, type ContainerModel } from '../engine/container-model.js';
-import { assertRunning, type ContainerService } from './containers.js';
+import { assertRunning, type Caller, type ContainerService } from './containers.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
 export interface Execution {
@@ -114,7 +115,7 @@ export class ExecService {
    * Runs a command and waits for it, up to its timeout. When `cancel` aborts (the client went
    * away), the process tree is killed, its slot freed and the run recorded as cancelled.
    */
-  async run(ref: string, input: ExecInput, cancel?: AbortSignal): Promise<Execution> {
+  async run(caller: Caller, ref: string, input: ExecInput, cancel?: AbortSignal): Promise<Execution> {
     const spec = parseInput(execInput, input);
     const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.write.defaultTimeoutMs;
@@ -123,12 +124,13 @@ export class ExecService {
     // gives its ID: the record then needs no inspect of the container (on Podman that takes the
     // container's lock, and the exec ends later by as long). A full ID is inspected while the
     // process runs, not before, which adds nothing to the time an exec takes. A reference the
-    // engine would read otherwise (an ID prefix, which a name could shadow) is resolved first.
+    // engine would read otherwise (an ID prefix, which a name could shadow) is resolved first, and
+    // so is any reference of a scoped caller: nothing runs before its scope is known to allow it.
     const knownName = isContainerIdRef(id) ? null : id;
     const execution = await this.pool.write.run(async (poolSignal) => {
       let inspection: Promise<ContainerModel> | undefined;
-      const inspect = () => (inspection ??= this.containers.inspectIn(id, poolSignal));
-      const target = this.engine.readsRefAlike(id) ? id : (await inspect()).id;
+      const inspect = () => (inspection ??= this.containers.inspectIn(caller, id, poolSignal));
+      const target = this.engine.readsRefAlike(id) && !caller.scoped ? id : (await inspect()).id;
       const timeout = AbortSignal.timeout(timeoutMs);
       // The client's leaving stops the process, not the inspect that records the run.
       const signal = AbortSignal.any([poolSignal, timeout, ...(cancel ? [cancel] : [])]);
@@ -169,11 +171,11 @@ export class ExecService {
    * decides how long. A consumer that leaves kills the process tree. Every run, finished or
    * killed, lands in the history with its output up to the cap.
    */
-  async stream(ref: string, input: ExecStreamInput): Promise<AsyncIterable<ExecEvent>> {
+  async stream(caller: Caller, ref: string, input: ExecStreamInput): Promise<AsyncIterable<ExecEvent>> {
     const spec = parseInput(execStreamInput, input);
     const command = toArgv(spec.command);
     // Checked before the stream starts, so a bad reference fails like any other request.
-    const container = await this.pool.write.run((signal) => this.containers.requireRunning(ref, signal));
+    const container = await this.pool.write.run((signal) => this.containers.requireRunning(caller, ref, signal));
     return createSubscriber(EXEC_QUEUE, async (sink) => {
       const executionId = randomUUID();
       const collector = new OutputCollector(this.maxOutputBytes);
@@ -237,8 +239,13 @@ export class ExecService {
     return [...this.subscribed.keys()].filter((child) => child.running).length;
   }
 
-  get(id: string): Execution | undefined {
-    return this.history.get(id);
+  /** A recent execution by id, if the caller may see its container (else NOT_FOUND, as for none). */
+  async find(caller: Caller, id: string): Promise<Execution> {
+    const missing = () => notFound(`No such execution: ${id}`);
+    const execution = this.history.get(id);
+    if (!execution) throw missing();
+    await this.containers.assertVisible(caller, execution.containerId, missing);
+    return execution;
   }
 
   recent(containerId: string, limit: number): Execution[] {

@@ -5,7 +5,7 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
 import { AppError, badInput, conflict, noSuchAccount, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
-import type { ContainerService } from './containers.js';
+import type { Caller, ContainerService } from './containers.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
 
@@ -101,7 +101,7 @@ export class FileService {
     }
   }
 
-  async write(ref: string, input: WriteFileInput): Promise<FileModel> {
+  async write(caller: Caller, ref: string, input: WriteFileInput): Promise<FileModel> {
     const id = parseInput(containerRef, ref);
     const spec = parseInput(writeFileInput, input);
     if (spec.encoding === 'BASE64' && !BASE64.test(spec.content)) throw badInput('content is not valid base64');
@@ -110,7 +110,7 @@ export class FileService {
       throw badInput(`content is ${content.length} bytes, over the ${this.maxFileBytes}-byte limit`);
     }
     return this.pool.write.run(async (signal) => {
-      const container = await this.engine.inspectContainer(id, signal);
+      const container = await this.containers.inspectIn(caller, id, signal);
       const owner = spec.owner ? await this.resolveOwner(container.id, spec.owner, signal) : { uid: 0, gid: 0 };
       // Podman refuses a second write of a path while one is under way ("file exists").
       await this.writing.run(`${container.id} ${spec.path}`, async () => {
@@ -163,10 +163,10 @@ export class FileService {
     await this.engine.putArchive(containerId, dir, await packEntries(entries), signal);
   }
 
-  async delete(ref: string, p: string, recursive = false): Promise<boolean> {
+  async delete(caller: Caller, ref: string, p: string, recursive = false): Promise<boolean> {
     const target = parseInput(filePath, p);
     return this.pool.write.run(async (signal) => {
-      const container = await this.containers.requireRunning(ref, signal);
+      const container = await this.containers.requireRunning(caller, ref, signal);
       const stat = await this.engine.statPath(container.id, target, signal);
       if (!stat) throw notFound(`No such file: ${target}`);
       if (isDirectoryMode(stat.mode) && !recursive) throw conflict(`${target} is a directory; delete it with recursive`);

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { hasRole, type Principal } from '../auth/tokens.js';
 import type { ScopedContainer } from '../auth/scope.js';
 import type { ContainerModel } from '../engine/container-model.js';
-import { visibleTo } from './containers.js';
+import type { Caller } from './containers.js';
 import type { Requester } from './policy.js';
 import type { Services } from './services.js';
 
 /** One request's caller, as every transport (GraphQL over HTTP, SSE and WebSocket; REST) hands it to the services. */
-export interface Session {
+export interface Session extends Caller {
   services: Services;
   logger: Logger;
   /**
@@ -19,31 +19,25 @@ export interface Session {
   principal: Principal;
   /** The principal as the container policy sees it. */
   requester: Requester;
-  /** Whether the principal's scope covers a container (for lists and events). */
-  inScope: (container: ScopedContainer) => boolean;
   /**
-   * Per-request memo of container inspects, by the ref asked and the ID found, so several
-   * fields share one engine call. A container outside the principal's scope is NOT_FOUND, as
-   * if it did not exist.
+   * Per-request memo of the containers the caller looks at (ContainerService.find), by the ref
+   * asked and the ID found, so several fields share one engine call. A container outside the
+   * principal's scope is NOT_FOUND, as if it did not exist.
    */
   inspect: (ref: string) => Promise<ContainerModel>;
-  /**
-   * The container reference an action should use: for a scoped token, the full ID of the
-   * container once it is known to be in scope (NOT_FOUND otherwise); else the ref as given, so
-   * the service validates it first.
-   */
-  scopedRef: (ref: string) => Promise<string>;
 }
 
 /** The session of an authenticated principal. */
 export function sessionFor(services: Services, logger: Logger, principal: Principal, signal: AbortSignal): Session {
-  const inScope = (container: ScopedContainer) => !principal.scope || principal.scope.allows(container);
+  const caller: Caller = {
+    scoped: principal.scope !== null,
+    inScope: (container: ScopedContainer) => !principal.scope || principal.scope.allows(container),
+  };
   const cache = new Map<string, Promise<ContainerModel>>();
   const inspect = (ref: string) => {
     let pending = cache.get(ref);
     if (!pending) {
-      pending = services.containers.get(ref).then((container) => {
-        visibleTo({ inScope }, ref, container);
+      pending = services.containers.find(caller, ref).then((container) => {
         // Fields of a container found by name ask again by its ID (logs, terminals...).
         cache.set(container.id, Promise.resolve(container));
         return container;
@@ -58,8 +52,7 @@ export function sessionFor(services: Services, logger: Logger, principal: Princi
     signal,
     principal,
     requester: { admin: hasRole(principal, 'admin'), scope: principal.scope },
-    inScope,
+    ...caller,
     inspect,
-    scopedRef: async (ref) => (principal.scope ? (await inspect(ref)).id : ref),
   };
 }

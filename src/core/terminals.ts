@@ -6,7 +6,7 @@ import type { OrphanReaper } from '../engine/reaper.js';
 import { conflict, notFound } from '../errors.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
-import type { ContainerService } from './containers.js';
+import type { Caller, ContainerService } from './containers.js';
 import { toArgv } from './exec.js';
 import { argv, parseInput, processUser } from './validation.js';
 
@@ -217,7 +217,7 @@ export class TerminalService {
   ) {}
 
   /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
-  async open(ref: string, input: OpenTerminalInput, owner: string): Promise<TerminalModel> {
+  async open(caller: Caller, ref: string, input: OpenTerminalInput, owner: string): Promise<TerminalModel> {
     const spec = parseInput(openTerminalInput, input);
     if (this.running + this.openingCount() >= this.limits.maxTerminals) {
       throw conflict(`${this.limits.maxTerminals} terminals are open, the most allowed; close one first`);
@@ -229,7 +229,7 @@ export class TerminalService {
     this.opening.set(owner, this.openingCount(owner) + 1);
     try {
       const session = await this.pool.write.run(async (signal) => {
-        const container = await this.containers.requireRunning(ref, signal);
+        const container = await this.containers.requireRunning(caller, ref, signal);
         const command = spec.command === undefined ? null : toArgv(spec.command);
         const size = { cols: spec.cols, rows: spec.rows };
         const created = new TerminalSession(container, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
@@ -266,6 +266,13 @@ export class TerminalService {
 
   get(id: string): TerminalModel {
     return this.require(id).model;
+  }
+
+  /** A terminal by id, if the caller may see its container (else NOT_FOUND, as for no terminal). */
+  async find(caller: Caller, id: string): Promise<TerminalModel> {
+    const terminal = this.get(id);
+    await this.containers.assertVisible(caller, terminal.containerId, () => notFound(`No such terminal: ${id}`));
+    return terminal;
   }
 
   forContainer(containerId: string): TerminalModel[] {

@@ -6,7 +6,7 @@ import type { ContainerEngine, ExecOutcome } from '../engine/port.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { addAccount, type AccountFile, type AccountStore } from './account-files.js';
 import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type PasswdEntry } from './accounts.js';
-import type { ContainerService } from './containers.js';
+import type { Caller, ContainerService } from './containers.js';
 import { isDirectoryMode, type FileService, type FileType } from './files.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { sha512Crypt } from './shacrypt.js';
@@ -74,10 +74,10 @@ export class UserService {
     });
   }
 
-  async add(ref: string, input: AddUserInput): Promise<UserModel> {
+  async add(caller: Caller, ref: string, input: AddUserInput): Promise<UserModel> {
     const spec = parseInput(addUserInput, input);
     return this.pool.write.run(async (signal) => {
-      const container = await this.containers.requireRunning(ref, signal);
+      const container = await this.containers.requireRunning(caller, ref, signal);
       return this.mutex.run(container.id, async () => {
         const id = container.id;
         const groups = parseGroup(await this.files.readTextOrEmpty(id, '/etc/group', signal));
@@ -112,10 +112,10 @@ export class UserService {
     });
   }
 
-  async remove(ref: string, username: string, removeHome = false): Promise<boolean> {
+  async remove(caller: Caller, ref: string, username: string, removeHome = false): Promise<boolean> {
     const name = parseInput(accountName, username);
     return this.pool.write.run(async (signal) => {
-      const container = await this.containers.requireRunning(ref, signal);
+      const container = await this.containers.requireRunning(caller, ref, signal);
       return this.mutex.run(container.id, async () => {
         const id = container.id;
         const user = (await this.readUsers(id, signal)).find((u) => u.username === name);

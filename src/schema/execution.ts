@@ -1,5 +1,4 @@
 import type { ExecEvent, Execution } from '../core/exec.js';
-import { notFound } from '../errors.js';
 import { builder } from './builder.js';
 import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
 import { LogStreamEnum } from './log.js';
@@ -48,13 +47,7 @@ builder.queryFields((t) => ({
     description: 'A recent execution, from the bounded in-memory history.',
     authScopes: { viewer: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_, { id }, ctx) => {
-      const execution = ctx.services.exec.get(String(id));
-      if (!execution) throw notFound(`No such execution: ${id}`);
-      // A scoped token sees only executions in containers it can see.
-      if (ctx.principal.scope) await ctx.inspect(execution.containerId);
-      return execution;
-    },
+    resolve: (_, { id }, ctx) => ctx.services.exec.find(ctx, String(id)),
   }),
 }));
 
@@ -115,7 +108,7 @@ builder.subscriptionFields((t) => ({
       tty: t.arg.boolean({ required: false, defaultValue: false, description: 'Run in a pseudo-terminal: one output stream.' }),
     },
     subscribe: async (_root, { container, command, args, env, ...rest }, ctx) =>
-      ctx.services.exec.stream(await ctx.scopedRef(container), {
+      ctx.services.exec.stream(ctx, container, {
         ...stripNulls(rest),
         command: pickCommand(command, args)!,
         env: toRecord(env),
@@ -135,7 +128,8 @@ builder.mutationFields((t) => ({
     resolve: async (_, { container, input }, ctx) => {
       const { command, args, env, ...rest } = input;
       return ctx.services.exec.run(
-        await ctx.scopedRef(container),
+        ctx,
+        container,
         { ...stripNulls(rest), command: pickCommand(command, args)!, env: toRecord(env) },
         ctx.signal,
       );

@@ -70,7 +70,7 @@ builder.mutationFields((t) => ({
     type: FileRef,
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: WriteFileInput, required: true }) },
-    resolve: async (_, { container, input }, ctx) => ctx.services.files.write(await ctx.scopedRef(container), stripNulls(input)),
+    resolve: async (_, { container, input }, ctx) => ctx.services.files.write(ctx, container, stripNulls(input)),
   }),
   deleteFile: t.boolean({
     authScopes: { operator: true },
@@ -79,6 +79,6 @@ builder.mutationFields((t) => ({
       path: t.arg.string({ required: true }),
       recursive: t.arg.boolean({ required: false, defaultValue: false }),
     },
-    resolve: async (_, args, ctx) => ctx.services.files.delete(await ctx.scopedRef(args.container), args.path, args.recursive ?? false),
+    resolve: async (_, args, ctx) => ctx.services.files.delete(ctx, args.container, args.path, args.recursive ?? false),
   }),
 }));

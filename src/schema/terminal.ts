@@ -1,6 +1,5 @@
 import type { TerminalEvent, TerminalModel } from '../core/terminals.js';
 import { builder } from './builder.js';
-import type { Context } from './context.js';
 import { ContainerRef, pickCommand } from './container.js';
 import { DateTimeScalar } from './scalars.js';
 import { resumeAfter, StreamGapRef, unlessLost } from './stream.js';
@@ -43,13 +42,6 @@ const TerminalEventRef = builder.unionType('TerminalEvent', {
   resolveType: (event) => ({ output: TerminalOutputRef, gap: StreamGapRef, exited: TerminalExitedRef })[event.kind],
 });
 
-/** A terminal by id; for a scoped token, only one in a container it can see. */
-async function terminalInScope(ctx: Context, id: string): Promise<TerminalModel> {
-  const terminal = ctx.services.terminals.get(id);
-  if (ctx.principal.scope) await ctx.inspect(terminal.containerId);
-  return terminal;
-}
-
 builder.objectField(ContainerRef, 'terminals', (t) =>
   t.field({
     type: [TerminalRef],
@@ -64,7 +56,7 @@ builder.queryFields((t) => ({
     type: TerminalRef,
     authScopes: { viewer: true },
     args: { id: t.arg.id() },
-    resolve: (_, { id }, ctx) => terminalInScope(ctx, String(id)),
+    resolve: (_, { id }, ctx) => ctx.services.terminals.find(ctx, String(id)),
   }),
 }));
 
@@ -85,7 +77,8 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_, { container, user, command, args, cols, rows }, ctx) =>
       ctx.services.terminals.open(
-        (await ctx.inspect(container)).id,
+        ctx,
+        container,
         { user: user ?? undefined, command: pickCommand(command, args), cols: cols ?? undefined, rows: rows ?? undefined },
         ctx.principal.tokenId,
       ),
@@ -95,7 +88,7 @@ builder.mutationFields((t) => ({
     authScopes: { operator: true },
     args: { id: t.arg.id(), data: t.arg.string() },
     resolve: async (_, { id, data }, ctx) => {
-      ctx.services.terminals.input((await terminalInScope(ctx, String(id))).id, data);
+      ctx.services.terminals.input((await ctx.services.terminals.find(ctx, String(id))).id, data);
       return true;
     },
   }),
@@ -103,14 +96,14 @@ builder.mutationFields((t) => ({
     type: TerminalRef,
     authScopes: { operator: true },
     args: { id: t.arg.id(), cols: t.arg.int({ description: '1 to 1000.' }), rows: t.arg.int({ description: '1 to 1000.' }) },
-    resolve: async (_, { id, cols, rows }, ctx) => ctx.services.terminals.resize((await terminalInScope(ctx, String(id))).id, { cols, rows }),
+    resolve: async (_, { id, cols, rows }, ctx) => ctx.services.terminals.resize((await ctx.services.terminals.find(ctx, String(id))).id, { cols, rows }),
   }),
   closeTerminal: t.field({
     type: TerminalRef,
     description: 'Kills the terminal and everything it started; every watcher receives TerminalExited.',
     authScopes: { operator: true },
     args: { id: t.arg.id() },
-    resolve: async (_, { id }, ctx) => ctx.services.terminals.close((await terminalInScope(ctx, String(id))).id),
+    resolve: async (_, { id }, ctx) => ctx.services.terminals.close((await ctx.services.terminals.find(ctx, String(id))).id),
   }),
 }));
 
@@ -129,7 +122,7 @@ builder.subscriptionFields((t) => ({
       }),
     },
     subscribe: async (_root, { id, after }, ctx) =>
-      ctx.services.terminals.watch((await terminalInScope(ctx, String(id))).id, resumeAfter(ctx, after)),
+      ctx.services.terminals.watch((await ctx.services.terminals.find(ctx, String(id))).id, resumeAfter(ctx, after)),
     resolve: (event) => unlessLost(event),
   }),
 }));

@@ -34,7 +34,7 @@ builder.mutationFields((t) => ({
     description: 'Adds an account with useradd, else adduser, else by editing the account files.',
     authScopes: { operator: true },
     args: { container: t.arg.string({ required: true }), input: t.arg({ type: AddUserInput, required: true }) },
-    resolve: async (_, { container, input }, ctx) => ctx.services.users.add(await ctx.scopedRef(container), stripNulls(input)),
+    resolve: async (_, { container, input }, ctx) => ctx.services.users.add(ctx, container, stripNulls(input)),
   }),
   removeUser: t.boolean({
     authScopes: { operator: true },
@@ -43,6 +43,6 @@ builder.mutationFields((t) => ({
       username: t.arg.string({ required: true }),
       removeHome: t.arg.boolean({ required: false, defaultValue: false }),
     },
-    resolve: async (_, args, ctx) => ctx.services.users.remove(await ctx.scopedRef(args.container), args.username, args.removeHome ?? false),
+    resolve: async (_, args, ctx) => ctx.services.users.remove(ctx, args.container, args.username, args.removeHome ?? false),
   }),
 }));

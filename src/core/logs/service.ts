@@ -6,7 +6,7 @@ import { encodeCursor, positionTime } from '../../streams/cursor.js';
 import type { LiveStreamLimits } from '../../streams/gap.js';
 import { FanOutHub } from '../../streams/hub.js';
 import { createBatchSubscriber, createSubscriber } from '../../streams/subscriber.js';
-import type { ContainerService } from '../containers.js';
+import type { Caller, ContainerService } from '../containers.js';
 import type { EventService } from '../events.js';
 import { toLiveTarget, type LiveTarget } from '../live-target.js';
 import { parseInput } from '../validation.js';
@@ -69,8 +69,8 @@ export class LogService {
     return this.limits.maxLogTail;
   }
 
-  async read(ref: string, input: z.input<LogService['input']> = {}): Promise<LogEntry[]> {
-    return this.readFor(toLiveTarget(await this.containers.get(ref)), input);
+  async read(caller: Caller, ref: string, input: z.input<LogService['input']> = {}): Promise<LogEntry[]> {
+    return this.readFor(toLiveTarget(await this.containers.find(caller, ref)), input);
   }
 
   /** As read, for a container the caller has already inspected (GraphQL has, per request). */

@@ -129,7 +129,7 @@ export const ROUTES: Route[] = [
     path: '/containers/{name}/logs',
     async handle({ ctx, params, query }) {
       const tail = queryCount(query, 'tail');
-      const entries = await ctx.services.logs.read(await ctx.scopedRef(params.name), { tail, timestamps: false });
+      const entries = await ctx.services.logs.read(ctx, params.name, { tail, timestamps: false });
       return { body: { success: true, container: { logs: entries.map((e) => `${e.message}\n`).join('') } } };
     },
   },
@@ -138,7 +138,7 @@ export const ROUTES: Route[] = [
     path: '/containers/{name}/exec',
     async handle({ ctx, params, body }) {
       const input = toExecInput(await body());
-      const execution = await ctx.services.exec.run(await ctx.scopedRef(params.name), input, ctx.signal);
+      const execution = await ctx.services.exec.run(ctx, params.name, input, ctx.signal);
       if (execution.timedOut) {
         throw new AppError('TIMEOUT', `Command timed out after ${Math.round(execution.durationMs / 1000)} s; it was stopped`);
       }
@@ -155,7 +155,7 @@ export const ROUTES: Route[] = [
     path: '/containers/{name}/users',
     async handle({ ctx, params, body }) {
       const input = toAddUserInput(await body());
-      const user = await ctx.services.users.add(await ctx.scopedRef(params.name), input);
+      const user = await ctx.services.users.add(ctx, params.name, input);
       return { body: { success: true, user: { username: user.username, created: true } } };
     },
   },
@@ -164,7 +164,7 @@ export const ROUTES: Route[] = [
     path: '/containers/{name}/files',
     async handle({ ctx, params, body }) {
       const input = toWriteFileInput(await body());
-      const file = await ctx.services.files.write(await ctx.scopedRef(params.name), input);
+      const file = await ctx.services.files.write(ctx, params.name, input);
       return { body: { success: true, file: { dest_path: file.path, size: file.size } } };
     },
   },
