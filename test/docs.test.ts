@@ -48,6 +48,11 @@ describe('README', () => {
     expect(checked.length).toBeGreaterThan(30);
   });
 
+  it('shows the typed client example that npm test type-checks, as it is', () => {
+    const shown = readme.split('<!-- client-example:start -->')[1]!.split('<!-- client-example:end -->')[0]!;
+    expect(shown.trim()).toBe(['```ts', readFileSync(new URL('../client/example.ts', import.meta.url), 'utf8').trimEnd(), '```'].join('\n'));
+  });
+
   it('has a quick start of exactly two commands', () => {
     const quickStart = readme.split('## Quick start')[1]!.split('```sh')[1]!.split('```')[0]!;
     expect(quickStart.trim().split('\n').map((line) => line.split('#')[0]!.trim())).toEqual(['npm start', 'npm test']);
