@@ -45,7 +45,7 @@ export function createApp(config: Config, logger: Logger): App {
   const engine = new DockerEngine(createDockerClient(engineAddress));
   // The index's event stream and its calls, one at a time (core/container-index.ts).
   const indexEngine = config.containerIndex ? new DockerEngine(createDockerClient(engineAddress, { keptConnections: 2 })) : undefined;
-  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), indexEngine);
+  const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), logger, indexEngine);
   const authenticator = new Authenticator(config.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const watchRateLimiter = new RateLimiter(config.watchRateLimit.burst, config.watchRateLimit.perSecond);

@@ -307,3 +307,19 @@ export const TerminalWatchKinds = graphql(`
     }
   }
 `);
+
+export const TerminalInput = graphql(`
+  mutation TerminalInput($id: ID!, $data: String!) {
+    terminalInput(id: $id, data: $data)
+  }
+`);
+
+export const CloseTerminal = graphql(`
+  mutation CloseTerminal($id: ID!) {
+    closeTerminal(id: $id) {
+      running
+      exitCode
+    }
+  }
+`);
+

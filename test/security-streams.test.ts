@@ -4,6 +4,7 @@ import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { authTokens, bearer, codes, containerMaker, sendAs, TOKENS, type Outcome, type Token, type Transport } from './auth-kit.js';
+import { CloseTerminal, TerminalInput } from './documents.js';
 import { graphql } from './gql/index.js';
 import { startTestServer } from './kit.js';
 
@@ -57,25 +58,11 @@ const OpenTerminal = graphql(`
   }
 `);
 
-const CloseTerminal = graphql(`
-  mutation SecStreamsCloseTerminal($id: ID!) {
-    closeTerminal(id: $id) {
-      id
-    }
-  }
-`);
-
 const WatchTerminal = graphql(`
   subscription SecStreamsWatchTerminal($id: ID!) {
     terminal(id: $id) {
       __typename
     }
-  }
-`);
-
-const TerminalInput = graphql(`
-  mutation SecStreamsTerminalInput($id: ID!, $data: String!) {
-    terminalInput(id: $id, data: $data)
   }
 `);
 

@@ -26,6 +26,7 @@ import WebSocket from 'ws';
 import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { schema } from '../src/schema/index.js';
 import { authTokens, bearer, codes, containerMaker, sendAs, TOKENS, TRANSPORTS, transports, type Outcome, type Token, type Transport } from './auth-kit.js';
+import { CloseTerminal, OpenTerminalId, TerminalInput } from './documents.js';
 import { graphql } from './gql/index.js';
 import { startTestServer, type Result } from './kit.js';
 
@@ -543,6 +544,23 @@ describe('audit log', () => {
     ]);
     expect(logLines.join('\n')).not.toContain(PASSWORD);
     expect(logLines.join('\n')).not.toContain(TOKENS.scoped);
+  });
+
+  it('records a terminal once per session, with the bytes each token typed, not once per keystroke', async () => {
+    const target = await createOk('admin');
+    logLines.length = 0;
+    const opened = await send('http', 'operator', OpenTerminalId, { container: target.name, args: ['/bin/sh'] });
+    const id = opened.data!.openTerminal.id;
+    for (const key of ['e', 'c', 'h', 'o', '\n']) expect(codes(await send('http', 'operator', TerminalInput, { id, data: key }))).toEqual([]);
+    expect(codes(await send('http', 'admin', TerminalInput, { id, data: 'true\n' }))).toEqual([]);
+    expect(codes(await send('http', 'viewer', TerminalInput, { id, data: 'id\n' }))).toEqual(['FORBIDDEN']);
+    expect(codes(await send('http', 'operator', CloseTerminal, { id }))).toEqual([]);
+    const session = () => logLinesOf(logLines).filter((line) => line.action === 'terminalSession');
+    await expect.poll(session, { timeout: 10_000 }).toHaveLength(1);
+    expect(session()[0]).toMatchObject({ audit: true, terminal: id, container: target.name, openedBy: 'operator', typedBytes: { operator: 5, admin: 5 } });
+    // The session's record and the close's answer race; only which lines there are matters.
+    const actions = logLinesOf(logLines).filter((line) => line.audit).map((line) => `${line.action} ${line.outcome ?? ''}`.trim());
+    expect(actions.sort()).toEqual(['closeTerminal ok', 'openTerminal ok', 'terminalInput FORBIDDEN', 'terminalSession']);
   });
 });
 

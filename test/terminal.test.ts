@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { StopContainer } from './documents.js';
+import { CloseTerminal, StopContainer, TerminalInput } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { TerminalWatchSubscription } from './gql/graphql.js';
 import { containerFactory, processList, startTestServer, TEST_IMAGES } from './kit.js';
@@ -19,26 +19,11 @@ const OpenTerminal = graphql(`
   }
 `);
 
-const TerminalInput = graphql(`
-  mutation TerminalInput($id: ID!, $data: String!) {
-    terminalInput(id: $id, data: $data)
-  }
-`);
-
 const ResizeTerminal = graphql(`
   mutation ResizeTerminal($id: ID!, $cols: Int!, $rows: Int!) {
     resizeTerminal(id: $id, cols: $cols, rows: $rows) {
       cols
       rows
-    }
-  }
-`);
-
-const CloseTerminal = graphql(`
-  mutation CloseTerminal($id: ID!) {
-    closeTerminal(id: $id) {
-      running
-      exitCode
     }
   }
 `);

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
@@ -27,7 +28,7 @@ export type Services = ReturnType<typeof createServices>;
  * `engineIsLocal`: the engine listens on a unix socket, so its files are on this host.
  * `indexEngine`: the container index's own client; without it there is no index.
  */
-export function createServices(engine: ContainerEngine, config: Config, engineIsLocal: boolean, indexEngine?: ContainerEngine) {
+export function createServices(engine: ContainerEngine, config: Config, engineIsLocal: boolean, logger: Logger, indexEngine?: ContainerEngine) {
   const pool = new WorkerPool({
     readSlots: config.maxReadWorkers,
     writeSlots: config.maxWorkers,
@@ -63,6 +64,6 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
       maxTerminals: config.maxTerminals,
       maxPerOwner: config.maxTerminalsPerToken,
       idleTimeoutMs: config.terminalIdleTimeoutMs,
-    }),
+    }, logger),
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
@@ -6,6 +7,7 @@ import type { OrphanReaper } from '../engine/reaper.js';
 import { conflict, notFound } from '../errors.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
+import { auditTerminalSession } from './audit.js';
 import type { Caller, ContainerService } from './containers.js';
 import { toArgv } from './exec.js';
 import { argv, parseInput, processUser } from './validation.js';
@@ -104,6 +106,9 @@ class TerminalSession {
   /** Settles once every watcher has received the exit (or left); set when the process exits. */
   delivered: Promise<void> | undefined;
   private allDelivered: (() => void) | undefined;
+
+  /** Bytes typed, by token id, for the session's audit record. */
+  readonly typed = new Map<string, number>();
 
   constructor(
     readonly container: { id: string; name: string },
@@ -214,6 +219,7 @@ export class TerminalService {
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly limits: TerminalLimits,
+    private readonly logger: Logger,
   ) {}
 
   /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
@@ -247,6 +253,14 @@ export class TerminalService {
       this.sessions.set(session.id, session);
       void session.process.exited.then((end) => {
         session.exit(end);
+        auditTerminalSession(this.logger, {
+          terminal: session.id,
+          container: session.container.name,
+          openedBy: session.owner,
+          typedBytes: Object.fromEntries(session.typed),
+          exitCode: end.kind === 'exited' ? end.exitCode : null,
+          durationMs: Date.now() - session.openedAt.getTime(),
+        });
         setTimeout(() => this.sessions.delete(session.id), EXITED_LINGER_MS).unref();
       });
       if (this.closing) void session.process.kill();
@@ -286,9 +300,12 @@ export class TerminalService {
     return createSubscriber(WATCHER_QUEUE, (sink) => session.join(sink, from));
   }
 
-  input(id: string, data: string): void {
+  /** Types into the terminal; who typed how much goes into the session's one audit record. */
+  input(id: string, data: string, typist: string): void {
     const session = this.require(id);
-    session.process.write(Buffer.from(parseInput(terminalData, data), 'utf8'));
+    const bytes = Buffer.from(parseInput(terminalData, data), 'utf8');
+    session.process.write(bytes);
+    session.typed.set(typist, (session.typed.get(typist) ?? 0) + bytes.length);
     session.touch();
   }
 

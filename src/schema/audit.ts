@@ -9,11 +9,17 @@ function isAction(field: GraphQLField<unknown, Context>): boolean {
   return !scopes || !scopes.viewer;
 }
 
+/**
+ * Typing into a terminal succeeds once per keystroke: the terminal's session writes one record of
+ * who typed how much when it ends (core/terminals.ts), and only refusals are audited here.
+ */
+const RECORDED_PER_SESSION = new Set(['terminalInput']);
+
 /** Runs an action and audits its outcome, success or error code. */
 function audited<R>(ctx: Context, action: string, args: AuditArgs, run: () => Promise<R>): Promise<R> {
   return run().then(
     (result) => {
-      audit(ctx, action, args, 'ok');
+      if (!RECORDED_PER_SESSION.has(action)) audit(ctx, action, args, 'ok');
       return result;
     },
     (error: unknown) => {
