@@ -1,6 +1,6 @@
 import { execBaseline, logsBaseline } from './baseline.js';
 import { graphqlRequest } from './clients.js';
-import type { BenchContext, Scenario } from './context.js';
+import { waitUntil, type BenchContext, type Scenario } from './context.js';
 import { BENCH_LABEL, BUSYBOX_IMAGE, DEBIAN_IMAGE, printToLog, ROLE_LABEL, type BenchContainer } from './fixtures.js';
 import { latencyRow, ms, ratio, verdict } from './report.js';
 import { interleave, timed } from './stats.js';
@@ -35,6 +35,8 @@ export const listContainers: Scenario = {
     const labels = [`${BENCH_LABEL}=${process.pid}`, `${ROLE_LABEL}=list`];
     const podgraph = async () => (await graphqlRequest<{ containers: unknown[] }>(server.url, LIST, { labels })).containers.length;
     const baseline = async () => (await docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) } as object)).length;
+    // The bench creates them behind the server's back: its container index hears of them by events.
+    await waitUntil('the server to list the 20 new containers', async () => (await podgraph()) === 20);
     const counts = [await podgraph(), await baseline()];
     if (counts.some((n) => n !== 20)) throw new Error(`expected 20 containers on both paths, got ${counts.join(' and ')}`);
     const result = await interleave({ podgraph: () => timed(podgraph), baseline: () => timed(baseline) }, { warmup: 20, rounds: rounds(context, 300, 50) });
