@@ -57,21 +57,8 @@ delete process.env.AUTH_TOKENS;
 const logger = createLogger(config.logLevel, config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'));
 const app = createApp(config, logger);
 
-const url = await app.start().catch((error: NodeJS.ErrnoException) => {
-  process.stderr.write(`podgraph: ${listenFailure(error, config)}\n`);
-  process.exit(1);
-});
-
-const health = await app.services.system.health();
-if (health.engine) {
-  logger.info({ engine: health.engine, address: app.engineAddress }, `engine: ${health.engine.name} ${health.engine.version} at ${app.engineAddress.url} (${app.engineAddress.source})`);
-} else {
-  logger.warn({ address: app.engineAddress }, `engine at ${app.engineAddress.url} not reachable: ${health.engineError}`);
-}
-logger.info(`GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url}/graphql`);
-if (config.tokens.length) logger.info({ tokens: config.tokens.length }, `authentication on: ${config.tokens.length} token(s)`);
-else logger.warn(`authentication off: no tokens configured and ${config.host} is loopback, so every request acts as admin`);
-
+// Before anything else: a signal that came before its handler would end the process at once,
+// with no shutdown at all.
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -90,3 +77,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     );
   });
 }
+
+const url = await app.start().catch((error: NodeJS.ErrnoException) => {
+  process.stderr.write(`podgraph: ${listenFailure(error, config)}\n`);
+  process.exit(1);
+});
+
+const health = await app.services.system.health();
+if (health.engine) {
+  logger.info({ engine: health.engine, address: app.engineAddress }, `engine: ${health.engine.name} ${health.engine.version} at ${app.engineAddress.url} (${app.engineAddress.source})`);
+} else {
+  logger.warn({ address: app.engineAddress }, `engine at ${app.engineAddress.url} not reachable: ${health.engineError}`);
+}
+logger.info(`GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url}/graphql`);
+if (config.tokens.length) logger.info({ tokens: config.tokens.length }, `authentication on: ${config.tokens.length} token(s)`);
+else logger.warn(`authentication off: no tokens configured and ${config.host} is loopback, so every request acts as admin`);
