@@ -86,8 +86,10 @@ export function createApp(config: Config, logger: Logger): App {
   return {
     services,
     engineAddress,
-    start: () =>
-      new Promise((resolve, reject) => {
+    start: async () => {
+      await services.database.open();
+      services.retention.start();
+      return new Promise((resolve, reject) => {
         services.containerIndex?.start();
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -96,7 +98,8 @@ export function createApp(config: Config, logger: Logger): App {
           const host = config.host.includes(':') ? `[${config.host}]` : config.host;
           resolve(`http://${host}:${port}`);
         });
-      }),
+      });
+    },
     stop: async () => {
       const deadline = Date.now() + config.shutdownTimeoutMs;
       const stopAt = deadline - Math.min(STOP_RESERVE_MS, config.shutdownTimeoutMs / 2);
@@ -127,6 +130,8 @@ export function createApp(config: Config, logger: Logger): App {
       await Promise.race([wsClosed, until(deadline)]);
       for (const socket of sockets) socket.destroy();
       await Promise.all([wsClosed, closed]);
+      await services.retention.stop();
+      await services.database.close();
     },
   };
 }

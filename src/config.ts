@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { tokenList, toTokenRecords, type TokenRecord } from './auth/tokens.js';
 import type { LogFormat } from './logger.js';
+import type { StoreConfig } from './store/database.js';
 
 const booleanFlag = z
   .string()
@@ -52,6 +54,9 @@ const hostName = z
 
 const MiB = 1024 * 1024;
 
+/** The project's own `.data`: this module and the built bundle both sit one folder below the project. */
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('../.data', import.meta.url));
+
 /** Every variable the server reads, validated; see CONFIG_TABLES for what each means. */
 export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -75,6 +80,10 @@ export const envSchema = z.object({
   STREAM_QUEUE_BYTES: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   READ_LOG_FILES: booleanFlag.default(true),
   CONTAINER_INDEX: booleanFlag.default(true),
+  DATA_DIR: z.string().min(1).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/.+/, 'expected postgres://USER@HOST/DATABASE or postgresql://…').optional(),
+  HISTORY_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  HISTORY_MAX_EXECUTIONS: integer(1000, 1_000_000_000).default(1_000_000),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
@@ -138,6 +147,13 @@ export const CONFIG_TABLES: Record<'server' | 'security', ConfigRow[]> = {
       variables: '`CONTAINER_INDEX`',
       defaults: '`true`',
       meaning: "answer `containers` and `container(ref)` from an index of every container kept current by the engine's events, without an engine round trip; the server's own changes are in it before it answers, others' within moments. While it catches up (at start-up, after the engine's event stream broke) the engine answers. `false`: always ask the engine",
+    },
+    { variables: '`DATA_DIR`', defaults: '`.data` in the project', meaning: 'where the embedded history database (`podgraph.db`, SQLite) is created and kept' },
+    { variables: '`DATABASE_URL`', defaults: '(none)', meaning: '`postgres://…`: keep the history in this PostgreSQL database instead' },
+    {
+      variables: '`HISTORY_RETENTION_DAYS` / `HISTORY_MAX_EXECUTIONS`',
+      defaults: '`30` / `1000000`',
+      meaning: 'history older than this many days, and executions beyond the newest this many, are deleted in the background',
     },
     { variables: '`MAX_TERMINALS`', defaults: '`50`', meaning: 'interactive terminals running at once; one more is a `CONFLICT`' },
     { variables: '`TERMINAL_IDLE_TIMEOUT`', defaults: '`900`', meaning: 'seconds a terminal may go with no watcher and no input before it is closed' },
@@ -247,6 +263,9 @@ export interface Config {
   readLogFiles: boolean;
   /** Whether lists and lookups come from an index kept current by the engine's events (core/container-index.ts). */
   containerIndex: boolean;
+  /** Where the history is kept. */
+  store: StoreConfig;
+  history: { retentionMs: number; maxExecutions: number };
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -306,6 +325,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     streamQueueBytes: e.STREAM_QUEUE_BYTES,
     readLogFiles: e.READ_LOG_FILES,
     containerIndex: e.CONTAINER_INDEX,
+    store: { dataDir: path.resolve(e.DATA_DIR ?? DEFAULT_DATA_DIR), databaseUrl: e.DATABASE_URL },
+    history: { retentionMs: e.HISTORY_RETENTION_DAYS * 24 * 3600 * 1000, maxExecutions: e.HISTORY_MAX_EXECUTIONS },
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     // The name the server listens on is one its clients reach it by.

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers are over the size bound.' },
   INTERNAL: { status: 500, meaning: 'An unexpected failure; the message is masked and logged with an id.' },
   ENGINE_UNAVAILABLE: { status: 503, meaning: 'The container engine cannot be reached.' },
+  STORE_UNAVAILABLE: { status: 503, meaning: "The history database could not record an action that was done (the action stands; the server's log has it), or cannot be read." },
   SHUTTING_DOWN: { status: 503, meaning: 'The server is shutting down: the operation was refused, or stopped and its processes killed.' },
 } as const;
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { StoreOpenError } from './store/database.js';
 import { createLogger } from './logger.js';
 
 /** The command line: --help and --version answer before any configuration is read; nothing else is accepted. */
@@ -79,7 +80,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const url = await app.start().catch((error: NodeJS.ErrnoException) => {
-  process.stderr.write(`podgraph: ${listenFailure(error, config)}\n`);
+  process.stderr.write(`podgraph: ${error instanceof StoreOpenError ? error.message : listenFailure(error, config)}\n`);
   process.exit(1);
 });
 

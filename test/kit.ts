@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
@@ -25,7 +28,7 @@ export const LOG_SOURCES = [
   { label: 'the engine API', env: { READ_LOG_FILES: 'false' }, readsFiles: false },
 ];
 /** A caller of the services whose scope covers every container, for clean-up that skips the transports. */
-export const UNSCOPED: Caller = { scoped: false, inScope: () => true };
+export const UNSCOPED: Caller = { actor: { tokenId: 'test', role: 'admin' }, scoped: false, inScope: () => true };
 
 /** Every container a test creates carries this label, so leftovers can be found and removed. */
 export const TEST_LABEL = 'podgraph.test';
@@ -53,7 +56,9 @@ export async function startTestServer(
 ): Promise<TestServer> {
   // Admission refuses work by the wait the machine's speed implies; functional tests must not
   // depend on that speed, so only the tests of admission set MAX_QUEUE_WAIT.
-  const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', MAX_QUEUE_WAIT: '3600', ...env });
+  // Each server has a history database of its own, unless the test names one.
+  const dataDir = env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), 'podgraph-data-'));
+  const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', MAX_QUEUE_WAIT: '3600', DATA_DIR: dataDir, ...env });
   const app = createApp(config, logger);
   const url = await app.start();
   const execute = async <T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers: Record<string, string> = {}) => {
@@ -78,7 +83,7 @@ export async function startTestServer(
       if (!result.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(result.data)}`);
       return String(result.errors[0]!.extensions?.code);
     },
-    stop: () => (stopped ??= app.stop()),
+    stop: () => (stopped ??= app.stop().finally(() => dataDir && rmSync(dataDir, { recursive: true, force: true }))),
   };
   let stopped: Promise<void> | undefined;
   cleanUpLater(() => server.stop());

@@ -4,6 +4,7 @@ import { CONTAINER_STATES, hasProcesses, type ContainerModel } from '../engine/c
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import type { Actor } from '../store/executions.js';
 import type { ContainerIndex } from './container-index.js';
 import type { ContainerPolicy, Requester, RequesterScope } from './policy.js';
 import { splitShellWords } from './shellwords.js';
@@ -88,6 +89,8 @@ const stopTimeout = z.number().int().min(0).max(600).default(10);
 
 /** Who acts on a container; the service checks the caller's scope itself, so no transport has to. */
 export interface Caller {
+  /** Who it is, as records name them. */
+  readonly actor: Actor;
   /** Whether the caller sees only some containers (a token with a scope). */
   readonly scoped: boolean;
   inScope(container: ScopedContainer): boolean;

@@ -5,31 +5,14 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, ExecOutcome, InteractiveProcess, ProcessLost } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
-import { notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
+import type { ContainerMark, Execution, ExecutionFilter, ExecutionStore } from '../store/executions.js';
+import type { PageArgs } from '../store/pages.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
+import { visibleIn, visiblePage, type Recorder } from './activity.js';
 import { assertRunning, type Caller, type ContainerService } from './containers.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
-
-export interface Execution {
-  id: string;
-  containerId: string;
-  containerName: string;
-  command: string[];
-  user: string | null;
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  output: string;
-  success: boolean;
-  startedAt: Date;
-  finishedAt: Date;
-  durationMs: number;
-  timedOut: boolean;
-  /** Killed before it finished because its client went away (or the server shut down). */
-  cancelled: boolean;
-  truncated: boolean;
-}
 
 export const MAX_EXEC_TIMEOUT_SECONDS = 3600;
 
@@ -49,6 +32,17 @@ export const execStreamInput = execInput.omit({ stdin: true, timeoutSeconds: tru
   tty: z.boolean().default(false),
 });
 export type ExecStreamInput = z.input<typeof execStreamInput>;
+
+export const executionFilter = z.object({
+  container: containerRef.optional(),
+  caller: z.string().min(1).max(128).optional(),
+  user: processUser.optional(),
+  success: z.boolean().optional(),
+  since: z.date().optional(),
+  until: z.date().optional(),
+});
+
+export type { Execution };
 
 /** What a streamed execution reports, in order: started, output (and gaps for a slow reader), exited or lost. */
 export type ExecEvent =
@@ -73,26 +67,6 @@ export const toArgv = (command: string | string[]): string[] =>
 /** Seconds the pool waits beyond an exec's own timeout, for the kill and the partial result. */
 const KILL_GRACE_MS = 5000;
 
-/** Keeps the most recent executions in memory so they can be looked up after the fact. */
-export class ExecutionHistory {
-  private readonly byId = new Map<string, Execution>();
-
-  constructor(private readonly capacity: number) {}
-
-  add(execution: Execution): void {
-    this.byId.set(execution.id, execution);
-    if (this.byId.size > this.capacity) this.byId.delete(this.byId.keys().next().value!);
-  }
-
-  get(id: string): Execution | undefined {
-    return this.byId.get(id);
-  }
-
-  forContainer(containerId: string, limit: number): Execution[] {
-    return [...this.byId.values()].filter((e) => e.containerId === containerId).reverse().slice(0, limit);
-  }
-}
-
 export class ExecService {
   /**
    * Streamed executions with a subscriber: how to stop each, and a promise that settles when
@@ -107,7 +81,8 @@ export class ExecService {
     private readonly reaper: OrphanReaper,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
-    private readonly history: ExecutionHistory,
+    private readonly history: ExecutionStore,
+    private readonly recorder: Recorder,
     private readonly maxOutputBytes: number,
   ) {}
 
@@ -158,11 +133,11 @@ export class ExecService {
       const { killed, containerId, ...rest } = outcome;
       // Killed for any other reason than its own timeout: its client left, or the server is stopping.
       const ended = { ...rest, timedOut: killed && timeout.aborted, cancelled: killed && !timeout.aborted };
-      if (knownName && containerId) return toExecution(randomUUID(), containerId, knownName, command, spec.user ?? null, ended);
-      const container = await inspect();
-      return toExecution(randomUUID(), container.id, container.name, command, spec.user ?? null, ended);
+      // The index knows a container the exec found by name, with its labels, at no cost.
+      const container = knownName && containerId ? await this.containers.get(containerId) : await inspect();
+      return toExecution(randomUUID(), caller, container, command, spec, ended);
     }, timeoutMs + KILL_GRACE_MS, cancel);
-    this.history.add(execution);
+    await this.recorder.execution(caller, execution);
     return execution;
   }
 
@@ -174,10 +149,12 @@ export class ExecService {
   async stream(caller: Caller, ref: string, input: ExecStreamInput): Promise<AsyncIterable<ExecEvent>> {
     const spec = parseInput(execStreamInput, input);
     const command = toArgv(spec.command);
+    const executionId = randomUUID();
     // Checked before the stream starts, so a bad reference fails like any other request.
-    const container = await this.pool.write.run((signal) => this.containers.requireRunning(caller, ref, signal));
+    const container = await this.recorder.action(caller, 'EXEC_START', ref, { executionId }, async (about) =>
+      about(await this.pool.write.run((signal) => this.containers.requireRunning(caller, ref, signal))),
+    );
     return createSubscriber(EXEC_QUEUE, async (sink) => {
-      const executionId = randomUUID();
       const collector = new OutputCollector(this.maxOutputBytes);
       let cursor = 0;
       // Output can arrive before start() returns; `started` must still come first.
@@ -210,12 +187,16 @@ export class ExecService {
       let delivered!: () => void;
       this.subscribed.set(child, { stop, delivered: new Promise((resolve) => (delivered = resolve)) });
       if (this.closing) void stop();
-      void child.exited.then((end) => {
+      void child.exited.then(async (end) => {
         const exitCode = end.kind === 'exited' ? end.exitCode : null;
         const outcome = { exitCode, ...collector.finish(), timedOut: false, cancelled, startedAt: child.startedAt, finishedAt: new Date() };
-        const execution = toExecution(executionId, container.id, container.name, command, spec.user ?? null, outcome);
-        this.history.add(execution);
-        sink.finish(end.kind === 'exited' ? { kind: 'exited', executionId, exitCode, durationMs: execution.durationMs } : end);
+        const execution = toExecution(executionId, caller, container, command, spec, outcome);
+        const recorded = await this.recorder.execution(caller, execution).then(() => undefined, (error: Error) => error);
+        const last: ExecEvent = end.kind === 'exited' ? { kind: 'exited', executionId, exitCode, durationMs: execution.durationMs } : end;
+        if (!recorded) return sink.finish(last);
+        // The run ended as it says; the client also hears that its record was not kept.
+        sink.push(last);
+        sink.end(recorded);
       });
       // Runs once the subscriber has taken the exit event, or has left.
       return () => {
@@ -239,37 +220,50 @@ export class ExecService {
     return [...this.subscribed.keys()].filter((child) => child.running).length;
   }
 
-  /** A recent execution by id, if the caller may see its container (else NOT_FOUND, as for none). */
+  /** An execution by id, if the caller may see its container (else NOT_FOUND, as for none). */
   async find(caller: Caller, id: string): Promise<Execution> {
-    const missing = () => notFound(`No such execution: ${id}`);
-    const execution = this.history.get(id);
-    if (!execution) throw missing();
-    await this.containers.assertVisible(caller, execution.containerId, missing);
+    const execution = await this.readHistory(() => this.history.get(id));
+    if (!execution || !visibleIn(caller, markOfExecution(execution))) throw notFound(`No such execution: ${id}`);
     return execution;
   }
 
-  recent(containerId: string, limit: number): Execution[] {
-    return this.history.forContainer(containerId, limit);
+  /** Recorded executions the caller may see, newest first. */
+  async page(caller: Caller, filter: ExecutionFilter, page: PageArgs): Promise<Execution[]> {
+    const filtered = parseInput(executionFilter, filter);
+    return this.readHistory(() =>
+      visiblePage(page, (next) => this.history.page(filtered, next), (e) => visibleIn(caller, markOfExecution(e)), (e) => ({ at: e.startedAt.toISOString(), id: e.id })),
+    );
+  }
+
+  private async readHistory<T>(read: () => Promise<T>): Promise<T> {
+    return read().catch((error: unknown) => {
+      throw error instanceof AppError ? error : new AppError('STORE_UNAVAILABLE', 'The history store cannot be read right now');
+    });
   }
 }
 
 const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
 
+const markOfExecution = (e: Execution): ContainerMark => ({ id: e.containerId, name: e.containerName, labels: e.containerLabels });
+
 function toExecution(
   id: string,
-  containerId: string,
-  containerName: string,
+  caller: Caller,
+  container: ContainerModel,
   command: string[],
-  user: string | null,
+  spec: { user?: string; workdir?: string },
   outcome: Omit<ExecOutcome, 'containerId' | 'killed'> & Pick<Execution, 'timedOut' | 'cancelled'>,
 ): Execution {
   return {
     ...outcome,
     id,
-    containerId,
-    containerName,
+    containerId: container.id,
+    containerName: container.name,
+    containerLabels: container.labels,
+    actor: caller.actor,
     command,
-    user,
+    user: spec.user ?? null,
+    workdir: spec.workdir ?? null,
     success: outcome.exitCode === 0 && !outcome.timedOut && !outcome.cancelled,
     durationMs: outcome.finishedAt.getTime() - outcome.startedAt.getTime(),
   };

@@ -4,10 +4,15 @@ import { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
 import { OrphanReaper } from '../engine/reaper.js';
 import { LiveHubs } from '../streams/hub.js';
+import { ActivityStore } from '../store/activity.js';
+import { HistoryDatabase } from '../store/database.js';
+import { ExecutionStore } from '../store/executions.js';
+import { HistoryRetention } from '../store/retention.js';
+import { Recorder } from './activity.js';
 import { ContainerIndex } from './container-index.js';
 import { ContainerService } from './containers.js';
 import { EventService } from './events.js';
-import { ExecService, ExecutionHistory } from './exec.js';
+import { ExecService } from './exec.js';
 import { FileService } from './files.js';
 import { LogService } from './logs/service.js';
 import { ContainerPolicy } from './policy.js';
@@ -16,8 +21,6 @@ import { SystemService } from './system.js';
 import { TerminalService } from './terminals.js';
 import { UserService } from './users.js';
 
-/** How many past executions are kept for lookup. */
-const EXECUTION_HISTORY = 500;
 /** How long a live upstream stays open after its last subscriber, so quick reconnects reuse it. */
 const UPSTREAM_LINGER_MS = 250;
 
@@ -37,6 +40,10 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   });
   const reaper = new OrphanReaper(engine);
   const containerIndex = indexEngine && new ContainerIndex(indexEngine, config.requestTimeoutMs);
+  const database = new HistoryDatabase(config.store);
+  const executionStore = new ExecutionStore(database);
+  const activityStore = new ActivityStore(database);
+  const recorder = new Recorder(logger, database, activityStore, executionStore);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
   const files = new FileService(engine, pool, containers, config.maxFileBytes);
   const streamLimits = { queueBytes: config.streamQueueBytes, lingerMs: UPSTREAM_LINGER_MS };
@@ -48,6 +55,9 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
     readLogFiles: config.readLogFiles && engineIsLocal,
   });
   return {
+    database,
+    recorder,
+    retention: new HistoryRetention(executionStore, activityStore, config.history, logger),
     pool,
     reaper,
     containerIndex,
@@ -57,7 +67,7 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
     streams: new LiveHubs([logs.hub, events.hub, stats.hub]),
     containers,
     files,
-    exec: new ExecService(engine, reaper, pool, containers, new ExecutionHistory(EXECUTION_HISTORY), config.maxOutputBytes),
+    exec: new ExecService(engine, reaper, pool, containers, executionStore, recorder, config.maxOutputBytes),
     users: new UserService(engine, pool, containers, files),
     system: new SystemService(engine, pool, config.requestTimeoutMs),
     terminals: new TerminalService(engine, reaper, pool, containers, {

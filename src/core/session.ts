@@ -30,6 +30,7 @@ export interface Session extends Caller {
 /** The session of an authenticated principal. */
 export function sessionFor(services: Services, logger: Logger, principal: Principal, signal: AbortSignal): Session {
   const caller: Caller = {
+    actor: { tokenId: principal.tokenId, role: principal.role },
     scoped: principal.scope !== null,
     inScope: (container: ScopedContainer) => !principal.scope || principal.scope.allows(container),
   };

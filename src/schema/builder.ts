@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { hasRole } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
@@ -12,7 +13,9 @@ export const builder = new SchemaBuilder<{
   /** One scope per role; a role has the scopes of the roles below it. */
   AuthScopes: { viewer: boolean; operator: boolean; admin: boolean };
 }>({
-  plugins: [ScopeAuthPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  // Connections only: records are fetched by their own ids, not through a global `node` field.
+  relay: { clientMutationId: 'omit', cursorType: 'String', nodeQueryOptions: false, nodesQueryOptions: false },
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {

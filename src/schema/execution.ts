@@ -1,4 +1,6 @@
 import type { ExecEvent, Execution } from '../core/exec.js';
+import { resolveCursorConnection } from '@pothos/plugin-relay';
+import { cursorOf } from '../store/pages.js';
 import { builder } from './builder.js';
 import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
 import { LogStreamEnum } from './log.js';
@@ -13,6 +15,9 @@ export const ExecutionRef = builder.objectRef<Execution>('Execution').implement(
     containerName: t.exposeString('containerName'),
     command: t.exposeStringList('command', { description: 'The argument vector that ran.' }),
     user: t.exposeString('user', { nullable: true }),
+    workdir: t.exposeString('workdir', { nullable: true }),
+    caller: t.string({ description: 'The id of the token that ran it.', resolve: (e) => e.actor.tokenId }),
+    callerRole: t.string({ description: "That token's role.", resolve: (e) => e.actor.role }),
     exitCode: t.exposeInt('exitCode', { nullable: true, description: 'Null when the command was killed (timeout, cancellation).' }),
     stdout: t.exposeString('stdout'),
     stderr: t.exposeString('stderr'),
@@ -44,19 +49,44 @@ const ExecInput = builder.inputType('ExecInput', {
 builder.queryFields((t) => ({
   execution: t.field({
     type: ExecutionRef,
-    description: 'A recent execution, from the bounded in-memory history.',
+    description: 'A recorded execution (kept for HISTORY_RETENTION_DAYS).',
     authScopes: { viewer: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (_, { id }, ctx) => ctx.services.exec.find(ctx, String(id)),
   }),
 }));
 
+const ExecutionFilterInput = builder.inputType('ExecutionFilter', {
+  fields: (t) => ({
+    container: t.string({ required: false, description: 'Exact name, full ID or ID prefix; also finds removed containers.' }),
+    caller: t.string({ required: false, description: 'A token id.' }),
+    user: t.string({ required: false, description: 'The user the command ran as.' }),
+    success: t.boolean({ required: false }),
+    since: t.field({ type: DateTimeScalar, required: false, description: 'Started at or after.' }),
+    until: t.field({ type: DateTimeScalar, required: false, description: 'Started before.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  executions: t.connection({
+    type: ExecutionRef,
+    description: "Recorded executions the token's scope can see, newest first.",
+    authScopes: { viewer: true },
+    args: { filter: t.arg({ type: ExecutionFilterInput, required: false }) },
+    resolve: (_, args, ctx) =>
+      resolveCursorConnection<Promise<Execution[]>>({ args, toCursor: (e) => cursorOf({ at: e.startedAt.toISOString(), id: e.id }) }, (page) =>
+        ctx.services.exec.page(ctx, stripNulls(args.filter ?? {}), page),
+      ),
+  }, { name: 'ExecutionConnection' }, { name: 'ExecutionEdge' }),
+}));
+
 builder.objectField(ContainerRef, 'executions', (t) =>
   t.field({
     type: [ExecutionRef],
-    description: 'Recent executions in this container, newest first.',
+    description: 'Recorded executions in this container, newest first (`executions(filter:)` pages through all).',
     args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
-    resolve: (c, { limit }, ctx) => ctx.services.exec.recent(c.id, Math.max(0, Math.min(limit ?? 20, 500))),
+    resolve: (c, { limit }, ctx) =>
+      ctx.services.exec.page(ctx, { container: c.id }, { limit: Math.max(0, Math.min(limit ?? 20, 500)), inverted: false }),
   }),
 );
 

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AppError, fromEngineError } from '../errors.js';
+import type { ContainerModel } from '../engine/container-model.js';
+import { cursorOf, type PageArgs, type PageKey } from '../store/pages.js';
+import type { Activity, ActivityFilter, ActivityStore } from '../store/activity.js';
+import type { ContainerMark, Execution, ExecutionStore } from '../store/executions.js';
+import type { HistoryDatabase } from '../store/database.js';
+import type { StreamGap } from '../streams/gap.js';
+import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
+import type { Caller } from './containers.js';
+
+export const ACTIVITY_KINDS = [
+  'CONTAINER_CREATE',
+  'CONTAINER_START',
+  'CONTAINER_STOP',
+  'CONTAINER_RESTART',
+  'CONTAINER_REMOVE',
+  'EXEC_START',
+  'EXEC_END',
+  'TERMINAL_OPEN',
+  'TERMINAL_CLOSE',
+  'FILE_WRITE',
+  'FILE_DELETE',
+  'USER_ADD',
+  'USER_REMOVE',
+] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+/** The history could not take a record: the action was done, and the client is told it is not recorded. */
+export const notRecorded = (what: string) =>
+  new AppError('STORE_UNAVAILABLE', `${what} was done, but the history store could not record it; it is in the server's log`);
+
+/** Marks which container an action turned out to be about, once the service has resolved it. */
+export type About = <C extends ContainerModel | ContainerMark>(container: C) => C;
+
+/** A live activity subscriber's filter, checked against each record as it happens. */
+export interface FeedFilter {
+  containers?: string[];
+  /** `key` or `key=value`, all of which must match. */
+  labels?: string[];
+  kinds?: string[];
+}
+
+const FEED_QUEUE: QueueLimits<Activity | StreamGap> = {
+  maxItems: 1000,
+  gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }),
+};
+
+export const markOf = (container: ContainerModel | ContainerMark): ContainerMark => ({ id: container.id, name: container.name, labels: container.labels });
+
+/** Whether a caller may see a record: a scoped caller only its containers', judged by the labels kept with it. */
+export function visibleIn(caller: Caller, container: ContainerMark | null): boolean {
+  if (!caller.scoped) return true;
+  return container !== null && container.labels !== null && caller.inScope({ name: container.name, labels: container.labels });
+}
+
+/**
+ * The one recorder: every service records what its callers do through here. Each record is an
+ * audit line in the server's log, an item of the live activity feed and a row of the history
+ * database. A record the database refuses is still logged, and the caller is told
+ * (STORE_UNAVAILABLE): nothing is lost silently.
+ */
+export class Recorder {
+  private readonly followers = new Set<{ caller: Caller; filter: FeedFilter; sink: Sink<Activity | StreamGap> }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly database: HistoryDatabase,
+    private readonly activity: ActivityStore,
+    private readonly executions: ExecutionStore,
+  ) {}
+
+  /**
+   * Runs an action and records its outcome: `ok`, or the code it failed with. The service calls
+   * `about` once it knows which container the action concerns; until then the reference is noted.
+   */
+  async action<R>(caller: Caller, kind: ActivityKind, ref: string | null, detail: Record<string, unknown>, run: (about: About) => Promise<R>): Promise<R> {
+    let container: ContainerMark | null = null;
+    const about: About = (found) => {
+      container = markOf(found);
+      return found;
+    };
+    let result: R;
+    try {
+      result = await run(about);
+    } catch (error) {
+      // The action's own error is what the caller needs to hear; a failed record is logged.
+      await this.record(caller, kind, container, fromEngineError(error).code, container ? detail : { ...detail, ref }).catch(() => undefined);
+      throw error;
+    }
+    await this.record(caller, kind, container, 'ok', detail);
+    return result;
+  }
+
+  /** Records one event: an action's outcome, or something that happens on its own (a terminal closing). */
+  async record(caller: Pick<Caller, 'actor'>, kind: ActivityKind, container: ContainerMark | null, outcome: string, detail: Record<string, unknown>): Promise<void> {
+    const entry: Activity = { id: randomUUID(), at: new Date(), kind, actor: caller.actor, container, outcome, detail };
+    this.announce(entry);
+    await this.activity.add(entry).catch((error: unknown) => this.unrecorded(error, `The ${kind} action`));
+  }
+
+  /** Records a finished execution and its EXEC_END activity, in one transaction. */
+  async execution(caller: Pick<Caller, 'actor'>, execution: Execution): Promise<void> {
+    const container = { id: execution.containerId, name: execution.containerName, labels: execution.containerLabels };
+    const detail = { executionId: execution.id, exitCode: execution.exitCode, timedOut: execution.timedOut, cancelled: execution.cancelled };
+    const entry: Activity = { id: randomUUID(), at: execution.finishedAt, kind: 'EXEC_END', actor: caller.actor, container, outcome: 'ok', detail };
+    this.announce(entry);
+    await this.database.db
+      .transaction()
+      .execute(async (tx) => {
+        await this.executions.add(execution, tx);
+        await this.activity.add(entry, tx);
+      })
+      .catch((error: unknown) => this.unrecorded(error, 'The execution'));
+  }
+
+  /** What a caller may see of the activity, live, as it is recorded. */
+  follow(caller: Caller, filter: FeedFilter): AsyncIterable<Activity | StreamGap> {
+    return createSubscriber(FEED_QUEUE, (sink) => {
+      const follower = { caller, filter, sink };
+      this.followers.add(follower);
+      return () => this.followers.delete(follower);
+    });
+  }
+
+  /** Recorded activity a caller may see, newest first. */
+  async page(caller: Caller, filter: ActivityFilter, page: PageArgs): Promise<Activity[]> {
+    return visiblePage(page, (next) => this.activity.page(filter, next), (entry) => visibleIn(caller, entry.container), (entry) => ({ at: entry.at.toISOString(), id: entry.id }));
+  }
+
+  private announce(entry: Activity): void {
+    this.logger.info(
+      { audit: true, tokenId: entry.actor.tokenId, role: entry.actor.role, action: entry.kind, container: entry.container?.name, outcome: entry.outcome, ...entry.detail },
+      `audit ${entry.kind} ${entry.outcome}`,
+    );
+    for (const { caller, filter, sink } of this.followers) if (visibleIn(caller, entry.container) && matches(entry, filter)) sink.push(entry);
+  }
+
+  private unrecorded(error: unknown, what: string): never {
+    this.logger.error({ err: error }, `history store: could not record: ${what}`);
+    throw notRecorded(what);
+  }
+}
+
+function matches(entry: Activity, filter: FeedFilter): boolean {
+  if (filter.kinds?.length && !filter.kinds.includes(entry.kind)) return false;
+  const container = entry.container;
+  if (filter.containers?.length && !(container && (filter.containers.includes(container.name) || filter.containers.includes(container.id)))) return false;
+  if (filter.labels?.length) {
+    const labels = container?.labels;
+    if (!labels) return false;
+    return filter.labels.every((label) => {
+      const [key, ...value] = label.split('=');
+      return value.length ? labels[key!] === value.join('=') : key! in labels;
+    });
+  }
+  return true;
+}
+
+/**
+ * A page of what a caller may see, from a store that cannot judge a scope itself: rows it may
+ * not see are skipped and the next rows fetched, until the page is full or the rows run out.
+ */
+export async function visiblePage<T>(page: PageArgs, fetch: (page: PageArgs) => Promise<T[]>, visible: (row: T) => boolean, keyOf: (row: T) => PageKey): Promise<T[]> {
+  const found: T[] = [];
+  let next = page;
+  for (;;) {
+    const rows = await fetch(next);
+    found.push(...rows.filter(visible));
+    if (found.length >= page.limit || rows.length < next.limit) return found.slice(0, page.limit);
+    const last = cursorOf(keyOf(rows[rows.length - 1]!));
+    next = page.inverted ? { ...next, before: last } : { ...next, after: last };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The store's tables as Kysely sees them. Both dialects hold the same columns: times as ISO-8601
+ * text (sortable as text, the same in SQLite and PostgreSQL), flags as 0/1 integers, lists and
+ * maps as JSON text, so no value changes type between the two.
+ */
+export interface Tables {
+  podgraph_schema: { version: number };
+  executions: ExecutionRow;
+  activity: ActivityRow;
+}
+
+export interface ExecutionRow {
+  id: string;
+  container_id: string;
+  container_name: string;
+  /** The container's labels when the run was recorded (JSON), so a scope can be checked after it is gone. */
+  container_labels: string | null;
+  token_id: string;
+  role: string;
+  exec_user: string | null;
+  workdir: string | null;
+  /** JSON list. */
+  argv: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  exit_code: number | null;
+  success: number;
+  timed_out: number;
+  cancelled: number;
+  truncated: number;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+export interface ActivityRow {
+  id: string;
+  at: string;
+  kind: string;
+  token_id: string;
+  role: string;
+  container_id: string | null;
+  container_name: string | null;
+  container_labels: string | null;
+  /** `ok`, or the error code the action ended with. */
+  outcome: string;
+  /** JSON object: what the action was about (an execution id, a path, a user name…), never secrets. */
+  detail: string;
+}
