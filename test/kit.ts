@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { afterAll, onTestFinished } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import type { Caller } from '../src/core/containers.js';
+import type { Caller } from '../src/core/caller.js';
 import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { createLogger } from '../src/logger.js';
 import { CreateContainer, Exec } from './documents.js';

@@ -63,7 +63,7 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
     }
   });
 
-  it('audits every action with token, route, container and outcome, and never its arguments', async () => {
+  it('records every action with token, activity, container and outcome, as GraphQL does, and never its secrets', async () => {
     const operator = restClient(server, TOKENS.operator);
     const before = auditLines().length;
     await operator('POST', `/containers/${unscoped.name}/users`, { username: 'audited', password: 'audit-secret-pw' });
@@ -71,8 +71,8 @@ describe('REST under authentication: the same tokens, roles, scopes and rate lim
     await operator('GET', '/containers');
     const lines = auditLines().slice(before);
     expect(lines).toEqual([
-      expect.objectContaining({ tokenId: 'operator', role: 'operator', action: 'POST /api/v1/containers/{name}/users', container: unscoped.name, outcome: 'ok' }),
-      expect.objectContaining({ tokenId: 'viewer', action: 'POST /api/v1/containers/{name}/stop', container: unscoped.name, outcome: 'FORBIDDEN' }),
+      expect.objectContaining({ tokenId: 'operator', role: 'operator', action: 'USER_ADD', container: unscoped.name, username: 'audited', outcome: 'ok' }),
+      expect.objectContaining({ tokenId: 'viewer', action: 'CONTAINER_STOP', ref: unscoped.name, outcome: 'FORBIDDEN' }),
     ]);
     expect(logLines.join('\n')).not.toContain('audit-secret-pw');
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { AppError, fromEngineError } from '../errors.js';
 import type { ContainerModel } from '../engine/container-model.js';
 import { cursorOf, type PageArgs, type PageKey } from '../store/pages.js';
@@ -8,7 +9,8 @@ import type { ContainerMark, Execution, ExecutionStore } from '../store/executio
 import type { HistoryDatabase } from '../store/database.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
-import type { Caller } from './containers.js';
+import type { Caller } from './caller.js';
+import { containerRef, labelSelectors, parseInput } from './validation.js';
 
 export const ACTIVITY_KINDS = [
   'CONTAINER_CREATE',
@@ -34,13 +36,23 @@ export const notRecorded = (what: string) =>
 /** Marks which container an action turned out to be about, once the service has resolved it. */
 export type About = <C extends ContainerModel | ContainerMark>(container: C) => C;
 
+const containerList = z.array(containerRef).max(1000);
+
+export const activityFilter = z.object({
+  containers: containerList.optional(),
+  kinds: z.array(z.enum(ACTIVITY_KINDS)).max(ACTIVITY_KINDS.length).optional(),
+  caller: z.string().min(1).max(128).optional(),
+  since: z.date().optional(),
+  until: z.date().optional(),
+});
+
 /** A live activity subscriber's filter, checked against each record as it happens. */
-export interface FeedFilter {
-  containers?: string[];
-  /** `key` or `key=value`, all of which must match. */
-  labels?: string[];
-  kinds?: string[];
-}
+export const feedFilter = z.object({
+  containers: containerList.optional(),
+  labels: labelSelectors.optional(),
+  kinds: z.array(z.enum(ACTIVITY_KINDS)).max(ACTIVITY_KINDS.length).optional(),
+});
+type FeedFilter = z.output<typeof feedFilter>;
 
 const FEED_QUEUE: QueueLimits<Activity | StreamGap> = {
   maxItems: 1000,
@@ -48,6 +60,12 @@ const FEED_QUEUE: QueueLimits<Activity | StreamGap> = {
 };
 
 export const markOf = (container: ContainerModel | ContainerMark): ContainerMark => ({ id: container.id, name: container.name, labels: container.labels });
+
+/** Failures a service has recorded already: errors are objects that travel up to the transport unchanged. */
+const recordedFailures = new WeakSet<object>();
+
+/** Whether a service has recorded this failure; a transport records those it has not (refusals before any service ran). */
+export const wasRecorded = (error: unknown): boolean => error instanceof Object && recordedFailures.has(error);
 
 /** Whether a caller may see a record: a scoped caller only its containers', judged by the labels kept with it. */
 export function visibleIn(caller: Caller, container: ContainerMark | null): boolean {
@@ -85,12 +103,24 @@ export class Recorder {
     try {
       result = await run(about);
     } catch (error) {
-      // The action's own error is what the caller needs to hear; a failed record is logged.
-      await this.record(caller, kind, container, fromEngineError(error).code, container ? detail : { ...detail, ref }).catch(() => undefined);
-      throw error;
+      throw await this.failed(caller, kind, container ?? ref, detail, error);
     }
     await this.record(caller, kind, container, 'ok', detail);
     return result;
+  }
+
+  /**
+   * Records an attempt that failed with `error` and returns the error, marked as recorded so a
+   * transport does not record it again. The action's own error is what the caller hears; a
+   * record the database refuses is only logged.
+   */
+  async failed(caller: Pick<Caller, 'actor'>, kind: ActivityKind, about: ContainerMark | string | null, detail: Record<string, unknown>, error: unknown): Promise<unknown> {
+    if (recordedFailures.has(error as object)) return error;
+    const container = typeof about === 'string' || about === null ? null : about;
+    const noted = container || about === null ? detail : { ...detail, ref: about };
+    await this.record(caller, kind, container, fromEngineError(error).code, noted).catch(() => undefined);
+    if (error instanceof Object) recordedFailures.add(error);
+    return error;
   }
 
   /** Records one event: an action's outcome, or something that happens on its own (a terminal closing). */
@@ -98,6 +128,14 @@ export class Recorder {
     const entry: Activity = { id: randomUUID(), at: new Date(), kind, actor: caller.actor, container, outcome, detail };
     this.announce(entry);
     await this.activity.add(entry).catch((error: unknown) => this.unrecorded(error, `The ${kind} action`));
+  }
+
+  /**
+   * An audit line only, for what is no activity of its own (a resize, typing refused) and for
+   * refusals of actions that never reached their service.
+   */
+  note(caller: Pick<Caller, 'actor'>, action: string, ref: unknown, outcome: string): void {
+    this.logger.info({ audit: true, tokenId: caller.actor.tokenId, role: caller.actor.role, action, ref, outcome }, `audit ${action} ${outcome}`);
   }
 
   /** Records a finished execution and its EXEC_END activity, in one transaction. */
@@ -116,7 +154,8 @@ export class Recorder {
   }
 
   /** What a caller may see of the activity, live, as it is recorded. */
-  follow(caller: Caller, filter: FeedFilter): AsyncIterable<Activity | StreamGap> {
+  follow(caller: Caller, input: z.input<typeof feedFilter>): AsyncIterable<Activity | StreamGap> {
+    const filter = parseInput(feedFilter, input);
     return createSubscriber(FEED_QUEUE, (sink) => {
       const follower = { caller, filter, sink };
       this.followers.add(follower);
@@ -125,7 +164,8 @@ export class Recorder {
   }
 
   /** Recorded activity a caller may see, newest first. */
-  async page(caller: Caller, filter: ActivityFilter, page: PageArgs): Promise<Activity[]> {
+  async page(caller: Caller, input: z.input<typeof activityFilter>, page: PageArgs): Promise<Activity[]> {
+    const filter: ActivityFilter = parseInput(activityFilter, input);
     return visiblePage(page, (next) => this.activity.page(filter, next), (entry) => visibleIn(caller, entry.container), (entry) => ({ at: entry.at.toISOString(), id: entry.id }));
   }
 
@@ -144,7 +184,7 @@ export class Recorder {
 }
 
 function matches(entry: Activity, filter: FeedFilter): boolean {
-  if (filter.kinds?.length && !filter.kinds.includes(entry.kind)) return false;
+  if (filter.kinds?.length && !filter.kinds.includes(entry.kind as ActivityKind)) return false;
   const container = entry.container;
   if (filter.containers?.length && !(container && (filter.containers.includes(container.name) || filter.containers.includes(container.id)))) return false;
   if (filter.labels?.length) {

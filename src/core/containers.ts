@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { ScopedContainer } from '../auth/scope.js';
 import { CONTAINER_STATES, hasProcesses, type ContainerModel } from '../engine/container-model.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import type { Actor } from '../store/executions.js';
+import type { ActivityKind, Recorder } from './activity.js';
+import { visibleTo, type Caller } from './caller.js';
 import type { ContainerIndex } from './container-index.js';
 import type { ContainerPolicy, Requester, RequesterScope } from './policy.js';
 import { splitShellWords } from './shellwords.js';
@@ -17,6 +17,7 @@ import {
   envValue,
   imageRef,
   labelKey,
+  labelSelectors,
   labelValue,
   parseInput,
   processUser,
@@ -30,8 +31,7 @@ export function assertRunning(container: ContainerModel): ContainerModel {
 export const listContainersInput = z.object({
   state: z.enum(CONTAINER_STATES).optional(),
   nameContains: z.string().max(255).optional(),
-  /** `key` or `key=value`, all of which must match. */
-  labels: z.array(z.string().min(1).max(512).regex(/^[^=\s][^=]*(=.*)?$/, 'must be key or key=value')).max(20).default([]),
+  labels: labelSelectors.default([]),
 });
 
 const portInput = z.object({
@@ -88,20 +88,6 @@ export type CreateContainerInput = z.input<typeof createContainerInput>;
 const stopTimeout = z.number().int().min(0).max(600).default(10);
 
 /** Who acts on a container; the service checks the caller's scope itself, so no transport has to. */
-export interface Caller {
-  /** Who it is, as records name them. */
-  readonly actor: Actor;
-  /** Whether the caller sees only some containers (a token with a scope). */
-  readonly scoped: boolean;
-  inScope(container: ScopedContainer): boolean;
-}
-
-/** A container outside the caller's scope is answered as if it did not exist. */
-export function visibleTo(caller: Caller, ref: string, container: ContainerModel): ContainerModel {
-  if (!caller.inScope(container)) throw notFound(`No such container: ${ref}`);
-  return container;
-}
-
 export class ContainerService {
   private readonly inspecting = new Map<string, Promise<ContainerModel>>();
 
@@ -109,6 +95,7 @@ export class ContainerService {
     private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly policy: ContainerPolicy,
+    private readonly recorder: Recorder,
     /** Answers lists and lookups without the engine while synced; the engine answers otherwise. */
     private readonly index?: ContainerIndex,
   ) {}
@@ -147,11 +134,11 @@ export class ContainerService {
    * Creates and starts a container within the policy (for the requester); if the start fails,
    * the created container is removed.
    */
-  async create(input: CreateContainerInput, requester: Requester): Promise<ContainerModel> {
+  async create(caller: Caller, input: CreateContainerInput, requester: Requester): Promise<ContainerModel> {
     const spec = this.policy.apply(parseInput(createContainerInput, input), requester);
     const cmd = typeof spec.command === 'string' ? splitShellWords(spec.command) : spec.command;
     if (cmd && cmd.length === 0) throw new AppError('BAD_USER_INPUT', 'command must have at least one word');
-    return this.pool.write.run(async (signal) => {
+    return this.recorder.action(caller, 'CONTAINER_CREATE', spec.name, { image: spec.image }, (about) => this.pool.write.run(async (signal) => {
       if (!(await this.engine.imageExists(spec.image, signal))) {
         throw notFound(`No such image: ${spec.image} (images are not pulled; build or import it first)`);
       }
@@ -169,8 +156,8 @@ export class ContainerService {
         this.index?.forget(id);
         throw error;
       }
-      return this.remember(await this.engine.inspectContainer(id, signal));
-    });
+      return about(this.remember(await this.engine.inspectContainer(id, signal)));
+    }));
   }
 
   /**
@@ -187,31 +174,31 @@ export class ContainerService {
   }
 
   async start(caller: Caller, ref: string): Promise<ContainerModel> {
-    return this.transition(caller, ref, (id, signal) => this.engine.startContainer(id, signal));
+    return this.transition(caller, 'CONTAINER_START', ref, (id, signal) => this.engine.startContainer(id, signal));
   }
 
   async stop(caller: Caller, ref: string, timeoutSeconds?: number): Promise<ContainerModel> {
     const t = parseInput(stopTimeout, timeoutSeconds);
-    return this.transition(caller, ref, (id, signal) => this.engine.stopContainer(id, t, signal), t);
+    return this.transition(caller, 'CONTAINER_STOP', ref, (id, signal) => this.engine.stopContainer(id, t, signal), t);
   }
 
   async restart(caller: Caller, ref: string, timeoutSeconds?: number): Promise<ContainerModel> {
     const t = parseInput(stopTimeout, timeoutSeconds);
-    return this.transition(caller, ref, (id, signal) => this.engine.restartContainer(id, t, signal), t);
+    return this.transition(caller, 'CONTAINER_RESTART', ref, (id, signal) => this.engine.restartContainer(id, t, signal), t);
   }
 
   /** Without force a running container is a conflict, never silently killed. */
   async remove(caller: Caller, ref: string, force = false): Promise<{ id: string; name: string }> {
     const id = parseInput(containerRef, ref);
-    return this.pool.write.run(async (signal) => {
-      const info = visibleTo(caller, id, await this.engine.inspectContainer(id, signal));
+    return this.recorder.action(caller, 'CONTAINER_REMOVE', id, { force }, (about) => this.pool.write.run(async (signal) => {
+      const info = about(visibleTo(caller, id, await this.engine.inspectContainer(id, signal)));
       if (!force && hasProcesses(info.state)) {
         throw conflict(`Container ${info.name} is running; stop it first or remove with force`);
       }
       await this.engine.removeContainer(info.id, force, signal);
       this.index?.forget(info.id);
       return { id: info.id, name: info.name };
-    });
+    }));
   }
 
   /** Resolves a reference and checks that the container runs, for operations that exec. */
@@ -248,6 +235,7 @@ export class ContainerService {
    */
   private async transition(
     caller: Caller,
+    kind: ActivityKind,
     ref: string,
     act: (id: string, signal: AbortSignal) => Promise<void>,
     stopSeconds = 0,
@@ -255,11 +243,11 @@ export class ContainerService {
     const id = parseInput(containerRef, ref);
     // A stop may legitimately take its whole grace period on top of the normal bound.
     const timeoutMs = this.pool.write.defaultTimeoutMs + stopSeconds * 1000;
-    return this.pool.write.run(async (signal) => {
-      const before = visibleTo(caller, id, await this.engine.inspectContainer(id, signal));
+    return this.recorder.action(caller, kind, id, {}, (about) => this.pool.write.run(async (signal) => {
+      const before = about(visibleTo(caller, id, await this.engine.inspectContainer(id, signal)));
       await act(before.id, signal);
       return this.remember(await this.engine.inspectContainer(before.id, signal));
-    }, timeoutMs);
+    }, timeoutMs));
   }
 
   /** A change the server made is in the index before the client hears of it (read your own writes). */

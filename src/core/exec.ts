@@ -11,7 +11,8 @@ import type { PageArgs } from '../store/pages.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
 import { visibleIn, visiblePage, type Recorder } from './activity.js';
-import { assertRunning, type Caller, type ContainerService } from './containers.js';
+import type { Caller } from './caller.js';
+import { assertRunning, type ContainerService } from './containers.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
 export const MAX_EXEC_TIMEOUT_SECONDS = 3600;
@@ -136,7 +137,9 @@ export class ExecService {
       // The index knows a container the exec found by name, with its labels, at no cost.
       const container = knownName && containerId ? await this.containers.get(containerId) : await inspect();
       return toExecution(randomUUID(), caller, container, command, spec, ended);
-    }, timeoutMs + KILL_GRACE_MS, cancel);
+    }, timeoutMs + KILL_GRACE_MS, cancel).catch(async (error: unknown) => {
+      throw await this.recorder.failed(caller, 'EXEC_START', id, {}, error);
+    });
     await this.recorder.execution(caller, execution);
     return execution;
   }

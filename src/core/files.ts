@@ -5,7 +5,9 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine } from '../engine/port.js';
 import { AppError, badInput, conflict, noSuchAccount, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
-import type { Caller, ContainerService } from './containers.js';
+import type { Recorder } from './activity.js';
+import type { Caller } from './caller.js';
+import type { ContainerService } from './containers.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
 
@@ -56,6 +58,7 @@ export class FileService {
     private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
+    private readonly recorder: Recorder,
     private readonly maxFileBytes: number,
   ) {}
 
@@ -109,8 +112,8 @@ export class FileService {
     if (content.length > this.maxFileBytes) {
       throw badInput(`content is ${content.length} bytes, over the ${this.maxFileBytes}-byte limit`);
     }
-    return this.pool.write.run(async (signal) => {
-      const container = await this.containers.inspectIn(caller, id, signal);
+    return this.recorder.action(caller, 'FILE_WRITE', id, { path: spec.path }, (about) => this.pool.write.run(async (signal) => {
+      const container = about(await this.containers.inspectIn(caller, id, signal));
       const owner = spec.owner ? await this.resolveOwner(container.id, spec.owner, signal) : { uid: 0, gid: 0 };
       // Podman refuses a second write of a path while one is under way ("file exists").
       await this.writing.run(`${container.id} ${spec.path}`, async () => {
@@ -128,7 +131,7 @@ export class FileService {
         linkTarget: null,
         content,
       };
-    });
+    }));
   }
 
   /**
@@ -165,8 +168,8 @@ export class FileService {
 
   async delete(caller: Caller, ref: string, p: string, recursive = false): Promise<boolean> {
     const target = parseInput(filePath, p);
-    return this.pool.write.run(async (signal) => {
-      const container = await this.containers.requireRunning(caller, ref, signal);
+    return this.recorder.action(caller, 'FILE_DELETE', ref, { path: target, recursive }, (about) => this.pool.write.run(async (signal) => {
+      const container = about(await this.containers.requireRunning(caller, ref, signal));
       const stat = await this.engine.statPath(container.id, target, signal);
       if (!stat) throw notFound(`No such file: ${target}`);
       if (isDirectoryMode(stat.mode) && !recursive) throw conflict(`${target} is a directory; delete it with recursive`);
@@ -177,7 +180,7 @@ export class FileService {
       );
       if (result.exitCode !== 0) throw new AppError('INTERNAL', `rm failed: ${result.output.trim()}`);
       return true;
-    });
+    }));
   }
 
   /** Resolves `user[:group]` (names or numbers) against the container's account files. */

@@ -44,8 +44,8 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   const executionStore = new ExecutionStore(database);
   const activityStore = new ActivityStore(database);
   const recorder = new Recorder(logger, database, activityStore, executionStore);
-  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), containerIndex);
-  const files = new FileService(engine, pool, containers, config.maxFileBytes);
+  const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), recorder, containerIndex);
+  const files = new FileService(engine, pool, containers, recorder, config.maxFileBytes);
   const streamLimits = { queueBytes: config.streamQueueBytes, lingerMs: UPSTREAM_LINGER_MS };
   const events = new EventService(engine, streamLimits);
   const stats = new StatsService(engine, streamLimits);
@@ -68,12 +68,12 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
     containers,
     files,
     exec: new ExecService(engine, reaper, pool, containers, executionStore, recorder, config.maxOutputBytes),
-    users: new UserService(engine, pool, containers, files),
-    system: new SystemService(engine, pool, config.requestTimeoutMs),
+    users: new UserService(engine, pool, containers, files, recorder),
+    system: new SystemService(engine, pool, config.requestTimeoutMs, database),
     terminals: new TerminalService(engine, reaper, pool, containers, {
       maxTerminals: config.maxTerminals,
       maxPerOwner: config.maxTerminalsPerToken,
       idleTimeoutMs: config.terminalIdleTimeoutMs,
-    }, logger),
+    }, recorder),
   };
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { hasRole, type Principal } from '../auth/tokens.js';
 import type { ScopedContainer } from '../auth/scope.js';
 import type { ContainerModel } from '../engine/container-model.js';
-import type { Caller } from './containers.js';
+import type { Caller } from './caller.js';
 import type { Requester } from './policy.js';
 import type { Services } from './services.js';
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, EngineInfo, ImageModel } from '../engine/port.js';
 import { AppError } from '../errors.js';
+import type { HistoryDatabase } from '../store/database.js';
 
 export interface Health {
   healthy: boolean;
@@ -9,6 +10,13 @@ export interface Health {
   engineError: string | null;
   uptimeSeconds: number;
   timestamp: Date;
+}
+
+export interface StoreHealth {
+  /** `sqlite` or `postgres`. */
+  database: string;
+  healthy: boolean;
+  error: string | null;
 }
 
 export type { ImageModel };
@@ -35,6 +43,7 @@ export class SystemService {
     private readonly engine: ContainerEngine,
     private readonly pool: WorkerPool,
     private readonly silentLimitMs: number,
+    private readonly database: HistoryDatabase,
   ) {}
 
   uptimeSeconds(): number {
@@ -78,6 +87,13 @@ export class SystemService {
       this.ping = undefined;
     }
     return this.lastOutcome;
+  }
+
+  /** Whether the history database answers (within the time health answers in). */
+  async storeHealth(): Promise<StoreHealth> {
+    const silent = sleep(HEALTH_ANSWER_MS, `no answer within ${HEALTH_ANSWER_MS} ms`, { ref: false });
+    const error = await Promise.race([this.database.problem(), silent]);
+    return { database: this.database.dialect, healthy: error === null, error };
   }
 
   async images(): Promise<ImageModel[]> {

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { ContainerModel } from '../engine/container-model.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { conflict, notFound } from '../errors.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
-import { auditTerminalSession } from './audit.js';
-import type { Caller, ContainerService } from './containers.js';
+import { markOf, type Recorder } from './activity.js';
+import type { Caller } from './caller.js';
+import type { ContainerService } from './containers.js';
 import { toArgv } from './exec.js';
 import { argv, parseInput, processUser } from './validation.js';
 
@@ -111,7 +112,7 @@ class TerminalSession {
   readonly typed = new Map<string, number>();
 
   constructor(
-    readonly container: { id: string; name: string },
+    readonly container: ContainerModel,
     /** The token that opened it, for the per-token bound. */
     readonly owner: string,
     readonly user: string | null,
@@ -219,7 +220,7 @@ export class TerminalService {
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly limits: TerminalLimits,
-    private readonly logger: Logger,
+    private readonly recorder: Recorder,
   ) {}
 
   /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
@@ -234,8 +235,8 @@ export class TerminalService {
     }
     this.opening.set(owner, this.openingCount(owner) + 1);
     try {
-      const session = await this.pool.write.run(async (signal) => {
-        const container = await this.containers.requireRunning(caller, ref, signal);
+      const session = await this.recorder.action(caller, 'TERMINAL_OPEN', ref, {}, (about) => this.pool.write.run(async (signal) => {
+        const container = about(await this.containers.requireRunning(caller, ref, signal));
         const command = spec.command === undefined ? null : toArgv(spec.command);
         const size = { cols: spec.cols, rows: spec.rows };
         const created = new TerminalSession(container, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
@@ -249,18 +250,19 @@ export class TerminalService {
         );
         created.begin(child);
         return created;
-      });
+      }));
       this.sessions.set(session.id, session);
       void session.process.exited.then((end) => {
         session.exit(end);
-        auditTerminalSession(this.logger, {
+        // One record per terminal, when it ends: who opened it and how much each token typed.
+        const detail = {
           terminal: session.id,
-          container: session.container.name,
           openedBy: session.owner,
           typedBytes: Object.fromEntries(session.typed),
           exitCode: end.kind === 'exited' ? end.exitCode : null,
           durationMs: Date.now() - session.openedAt.getTime(),
-        });
+        };
+        void this.recorder.record(caller, 'TERMINAL_CLOSE', markOf(session.container), 'ok', detail).catch(() => undefined);
         setTimeout(() => this.sessions.delete(session.id), EXITED_LINGER_MS).unref();
       });
       if (this.closing) void session.process.kill();

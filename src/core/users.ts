@@ -6,7 +6,9 @@ import type { ContainerEngine, ExecOutcome } from '../engine/port.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { addAccount, type AccountFile, type AccountStore } from './account-files.js';
 import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type PasswdEntry } from './accounts.js';
-import type { Caller, ContainerService } from './containers.js';
+import type { Recorder } from './activity.js';
+import type { Caller } from './caller.js';
+import type { ContainerService } from './containers.js';
 import { isDirectoryMode, type FileService, type FileType } from './files.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { sha512Crypt } from './shacrypt.js';
@@ -64,6 +66,7 @@ export class UserService {
     private readonly pool: WorkerPool,
     private readonly containers: ContainerService,
     private readonly files: FileService,
+    private readonly recorder: Recorder,
   ) {}
 
   async list(ref: string): Promise<UserModel[]> {
@@ -76,8 +79,8 @@ export class UserService {
 
   async add(caller: Caller, ref: string, input: AddUserInput): Promise<UserModel> {
     const spec = parseInput(addUserInput, input);
-    return this.pool.write.run(async (signal) => {
-      const container = await this.containers.requireRunning(caller, ref, signal);
+    return this.recorder.action(caller, 'USER_ADD', ref, { username: spec.username }, (about) => this.pool.write.run(async (signal) => {
+      const container = about(await this.containers.requireRunning(caller, ref, signal));
       return this.mutex.run(container.id, async () => {
         const id = container.id;
         const groups = parseGroup(await this.files.readTextOrEmpty(id, '/etc/group', signal));
@@ -109,13 +112,13 @@ export class UserService {
         if (!created) throw new AppError('INTERNAL', `User ${spec.username} was not created`);
         return created;
       });
-    });
+    }));
   }
 
   async remove(caller: Caller, ref: string, username: string, removeHome = false): Promise<boolean> {
     const name = parseInput(accountName, username);
-    return this.pool.write.run(async (signal) => {
-      const container = await this.containers.requireRunning(caller, ref, signal);
+    return this.recorder.action(caller, 'USER_REMOVE', ref, { username: name, removeHome }, (about) => this.pool.write.run(async (signal) => {
+      const container = about(await this.containers.requireRunning(caller, ref, signal));
       return this.mutex.run(container.id, async () => {
         const id = container.id;
         const user = (await this.readUsers(id, signal)).find((u) => u.username === name);
@@ -132,7 +135,7 @@ export class UserService {
         }
         return true;
       });
-    });
+    }));
   }
 
   private async readUsers(containerId: string, signal?: AbortSignal): Promise<UserModel[]> {

@@ -142,3 +142,6 @@ export const fileMode = z.union([
     .transform((digits) => parseInt(digits.replace(/^0o/, ''), 8))
     .refine((mode) => mode <= 0o7777, 'must be at most 07777'),
 ]);
+
+/** `key` or `key=value`, all of which a container's labels must match. */
+export const labelSelectors = z.array(z.string().min(1).max(512).regex(/^[^=\s][^=]*(=.*)?$/, 'must be key or key=value')).max(20);

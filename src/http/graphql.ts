@@ -3,7 +3,6 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type GraphQLErrorOptions, type OperationDefinitionNode } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { audit } from '../core/audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import { ANONYMOUS } from '../auth/tokens.js';
@@ -187,9 +186,9 @@ const useRateLimit = (limiters: Pick<GraphQLSecurity, 'rateLimiter' | 'watchRate
     onExecute: ({ args, setResultAndStopExecution }) => {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation' || take(limiters.rateLimiter, args.contextValue, setResultAndStopExecution)) return;
-      // Refused before any resolver ran, so the audit wrappers never saw these mutations.
+      // Refused before any resolver ran, so the record wrappers never saw these mutations.
       for (const selection of operation.selectionSet.selections) {
-        if (selection.kind === Kind.FIELD) audit(args.contextValue, selection.name.value, {}, 'RATE_LIMITED');
+        if (selection.kind === Kind.FIELD) args.contextValue.services.recorder.note(args.contextValue, selection.name.value, null, 'RATE_LIMITED');
       }
     },
     onSubscribe: ({ args, setResultAndStopExecution }) => {

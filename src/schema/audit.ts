@@ -1,7 +1,26 @@
 import { defaultFieldResolver, type GraphQLField, type GraphQLSchema } from 'graphql';
-import { audit, type AuditArgs } from '../core/audit.js';
+import { wasRecorded, type ActivityKind } from '../core/activity.js';
 import { fromEngineError } from '../errors.js';
 import type { Context } from './context.js';
+
+/** The fields whose service records every attempt that reaches it, by the activity it records. */
+const RECORDED_AS: Partial<Record<string, ActivityKind>> = {
+  createContainer: 'CONTAINER_CREATE',
+  startContainer: 'CONTAINER_START',
+  stopContainer: 'CONTAINER_STOP',
+  restartContainer: 'CONTAINER_RESTART',
+  removeContainer: 'CONTAINER_REMOVE',
+  exec: 'EXEC_START',
+  execStream: 'EXEC_START',
+  openTerminal: 'TERMINAL_OPEN',
+  writeFile: 'FILE_WRITE',
+  deleteFile: 'FILE_DELETE',
+  addUser: 'USER_ADD',
+  removeUser: 'USER_REMOVE',
+};
+
+/** Typing succeeds once per keystroke: the terminal's one record says who typed how much (core/terminals.ts). */
+const RECORDED_PER_TERMINAL = new Set(['terminalInput']);
 
 /** Whether a field needs more than the viewer role (Pothos keeps the field's options in its extensions). */
 function isAction(field: GraphQLField<unknown, Context>): boolean {
@@ -9,41 +28,46 @@ function isAction(field: GraphQLField<unknown, Context>): boolean {
   return !scopes || !scopes.viewer;
 }
 
-/**
- * Typing into a terminal succeeds once per keystroke: the terminal's session writes one record of
- * who typed how much when it ends (core/terminals.ts), and only refusals are audited here.
- */
-const RECORDED_PER_SESSION = new Set(['terminalInput']);
+type Args = Record<string, unknown>;
+/** Which container (or terminal) a refusal was about; every other argument stays out of the record. */
+const refOf = (args: Args) => args.container ?? (args.input as Args | undefined)?.name ?? args.id ?? null;
 
-/** Runs an action and audits its outcome, success or error code. */
-function audited<R>(ctx: Context, action: string, args: AuditArgs, run: () => Promise<R>): Promise<R> {
+/**
+ * Runs an action. What its service did is recorded by the service; what was refused before any
+ * service ran (role, rate limit, malformed input) is recorded here, through the same recorder.
+ */
+function recorded<R>(ctx: Context, action: string, args: Args, run: () => Promise<R>): Promise<R> {
+  const kind = RECORDED_AS[action];
   return run().then(
     (result) => {
-      if (!RECORDED_PER_SESSION.has(action)) audit(ctx, action, args, 'ok');
+      if (!kind && !RECORDED_PER_TERMINAL.has(action)) ctx.services.recorder.note(ctx, action, refOf(args), 'ok');
       return result;
     },
-    (error: unknown) => {
-      audit(ctx, action, args, fromEngineError(error).code);
+    async (error: unknown) => {
+      if (wasRecorded(error)) throw error;
+      const code = fromEngineError(error).code;
+      if (kind) await ctx.services.recorder.record(ctx, kind, null, code, { ref: refOf(args) }).catch(() => undefined);
+      else ctx.services.recorder.note(ctx, action, refOf(args), code);
       throw error;
     },
   );
 }
 
 /**
- * One structured audit line per mutation and per action subscription (an exec stream, a
- * terminal): token id, action, container and outcome (ok or the error code). Arguments such as
- * passwords, file content and commands are never logged. The wrappers sit outside the
- * authorization checks, so refusals are audited too.
+ * Every mutation and action subscription (an exec stream, a terminal) is recorded with token,
+ * action, container and outcome (ok or the error code). Arguments such as passwords, file
+ * content and commands are never recorded. The wrappers sit outside the authorization checks,
+ * so refusals are recorded too.
  */
-export function withAuditLog(schema: GraphQLSchema): GraphQLSchema {
+export function withActionRecords(schema: GraphQLSchema): GraphQLSchema {
   for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
     const resolve = field.resolve ?? defaultFieldResolver;
-    field.resolve = (source, args, ctx: Context, info) => audited(ctx, field.name, args, async () => resolve(source, args, ctx, info));
+    field.resolve = (source, args, ctx: Context, info) => recorded(ctx, field.name, args, async () => resolve(source, args, ctx, info));
   }
   for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
     const subscribe = field.subscribe;
     if (!subscribe || !isAction(field)) continue;
-    field.subscribe = (source, args, ctx: Context, info) => audited(ctx, field.name, args, async () => subscribe(source, args, ctx, info));
+    field.subscribe = (source, args, ctx: Context, info) => recorded(ctx, field.name, args, async () => subscribe(source, args, ctx, info));
   }
   return schema;
 }

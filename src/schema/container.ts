@@ -175,6 +175,7 @@ builder.mutationFields((t) => ({
     resolve: (_, { input }, ctx) => {
       const { command, args, env, labels, ...rest } = input;
       return ctx.services.containers.create(
+        ctx,
         {
           ...stripNulls(rest),
           command: pickCommand(command, args),

@@ -1,8 +1,9 @@
-import { withAuditLog } from './audit.js';
+import { withActionRecords } from './audit.js';
 import { builder } from './builder.js';
 import './scalars.js';
 import './container.js';
 import './execution.js';
+import './activity.js';
 import './terminal.js';
 import './user.js';
 import './file.js';
@@ -11,4 +12,4 @@ import './event.js';
 import './stats.js';
 import './system.js';
 
-export const schema = withAuditLog(builder.toSchema({ sortSchema: true }));
+export const schema = withActionRecords(builder.toSchema({ sortSchema: true }));

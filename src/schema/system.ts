@@ -1,4 +1,4 @@
-import type { Health, ImageModel } from '../core/system.js';
+import type { Health, ImageModel, StoreHealth } from '../core/system.js';
 import { builder } from './builder.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -21,6 +21,17 @@ const HealthRef = builder.objectRef<Health>('Health').implement({
     timestamp: t.field({ type: DateTimeScalar, resolve: (h) => h.timestamp }),
   }),
 });
+
+const StoreHealthRef = builder.objectRef<StoreHealth>('StoreHealth').implement({
+  description: 'The history database.',
+  fields: (t) => ({
+    database: t.exposeString('database', { description: '"sqlite" (DATA_DIR) or "postgres" (DATABASE_URL).' }),
+    healthy: t.exposeBoolean('healthy'),
+    error: t.exposeString('error', { nullable: true }),
+  }),
+});
+
+builder.objectField(HealthRef, 'store', (t) => t.field({ type: StoreHealthRef, resolve: (_, __, ctx) => ctx.services.system.storeHealth() }));
 
 const ImageRef = builder.objectRef<ImageModel>('Image').implement({
   fields: (t) => ({

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { audit } from '../../core/audit.js';
+import { wasRecorded } from '../../core/activity.js';
 import { bearerToken, type Authenticator } from '../../auth/authenticator.js';
 import type { RateLimiter } from '../../auth/rate-limit.js';
 import { ANONYMOUS, hasRole } from '../../auth/tokens.js';
@@ -91,16 +91,17 @@ export function createRestHandler(services: Services, logger: Logger, options: R
     };
     if (route.method === 'GET') return handle();
 
-    const action = `${route.method} ${REST_BASE}${route.path}`;
-    const auditArgs = async () => ({ container: params.name, input: await body?.catch(() => undefined) });
     try {
       // With authentication off (loopback development) there is no token to count against.
       if (ctx.principal !== ANONYMOUS) options.rateLimiter.take(ctx.principal.tokenId);
-      const result = await handle();
-      audit(ctx, action, await auditArgs(), 'ok');
-      return result;
+      return await handle();
     } catch (error) {
-      audit(ctx, action, await auditArgs(), fromEngineError(error).code);
+      // The service records what reached it; a refusal before it (role, rate limit, a body that
+      // is not one) is recorded here, through the same recorder.
+      if (!wasRecorded(error)) {
+        const ref = params.name ?? (await body?.catch(() => undefined))?.name ?? null;
+        await services.recorder.record(ctx, route.records, null, fromEngineError(error).code, { ref }).catch(() => undefined);
+      }
       throw error;
     }
   }

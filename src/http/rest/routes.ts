@@ -1,5 +1,6 @@
 import type { ContainerModel } from '../../engine/container-model.js';
 import { AppError, type ErrorCode } from '../../errors.js';
+import type { ActivityKind } from '../../core/activity.js';
 import type { Session } from '../../core/session.js';
 import { toAddUserInput, toCreateContainerInput, toExecInput, toWriteFileInput } from './bodies.js';
 import { errorBody, restTimestamp } from './errors.js';
@@ -24,12 +25,15 @@ export interface RestResult {
   headers?: Record<string, string>;
 }
 
-export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+interface RouteOf<M extends string> {
+  method: M;
   /** Below the base path; `{name}` matches one segment. */
   path: string;
   handle(request: RestRequest): Promise<RestResult>;
 }
+
+/** A route that reads, or one that acts and names the activity its attempts are recorded as. */
+export type Route = RouteOf<'GET'> | (RouteOf<'POST' | 'DELETE'> & { records: ActivityKind });
 
 /** The original answered with 12-character ids and the engine's lower-case state word. */
 const shortId = (id: string) => id.slice(0, 12);
@@ -94,14 +98,16 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers',
+    records: 'CONTAINER_CREATE',
     async handle({ ctx, body }) {
-      const container = await ctx.services.containers.create(toCreateContainerInput(await body()), ctx.requester);
+      const container = await ctx.services.containers.create(ctx, toCreateContainerInput(await body()), ctx.requester);
       return { body: { success: true, container: { id: shortId(container.id), name: container.name, status: statusWord(container) } } };
     },
   },
   {
     method: 'POST',
     path: '/containers/{name}/start',
+    records: 'CONTAINER_START',
     async handle({ ctx, params }) {
       const container = await ctx.services.containers.start(ctx, params.name);
       return { body: { success: true, container: { name: container.name, status: 'started' } } };
@@ -110,6 +116,7 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers/{name}/stop',
+    records: 'CONTAINER_STOP',
     async handle({ ctx, params }) {
       const container = await ctx.services.containers.stop(ctx, params.name);
       return { body: { success: true, container: { name: container.name, status: 'stopped' } } };
@@ -118,6 +125,7 @@ export const ROUTES: Route[] = [
   {
     method: 'DELETE',
     path: '/containers/{name}',
+    records: 'CONTAINER_REMOVE',
     async handle({ ctx, params, query }) {
       const force = queryFlag(query, 'force');
       const removed = await ctx.services.containers.remove(ctx, params.name, force);
@@ -136,6 +144,7 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers/{name}/exec',
+    records: 'EXEC_START',
     async handle({ ctx, params, body }) {
       const input = toExecInput(await body());
       const execution = await ctx.services.exec.run(ctx, params.name, input, ctx.signal);
@@ -153,6 +162,7 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers/{name}/users',
+    records: 'USER_ADD',
     async handle({ ctx, params, body }) {
       const input = toAddUserInput(await body());
       const user = await ctx.services.users.add(ctx, params.name, input);
@@ -162,6 +172,7 @@ export const ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/containers/{name}/files',
+    records: 'FILE_WRITE',
     async handle({ ctx, params, body }) {
       const input = toWriteFileInput(await body());
       const file = await ctx.services.files.write(ctx, params.name, input);
