@@ -10,6 +10,8 @@ scripts/install-deps.sh
 source scripts/apt.sh
 [ -x /usr/bin/chromium ] || apt_install chromium
 export "$(scripts/engine.sh "$engine" | tail -n 1)"
+# The history store's tests run on SQLite and on this PostgreSQL server.
+export "$(scripts/postgres.sh | tail -n 1)"
 export PODGRAPH_ENGINE="$engine"
 npm run -s codegen >/dev/null
 npx tsc --noEmit

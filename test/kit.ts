@@ -94,7 +94,7 @@ export async function startTestServer(
  * Runs `cleanup` after the current test, or after the file when called outside a test:
  * an afterAll registered inside a test is never run.
  */
-function cleanUpLater(cleanup: () => Promise<unknown>): void {
+export function cleanUpLater(cleanup: () => Promise<unknown>): void {
   try {
     onTestFinished(async () => {
       await cleanup();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { migrate, NewerSchemaError } from './migrations.js';
+import { LATEST_VERSION, migrate, NewerSchemaError } from './migrations.js';
 import type { Tables } from './tables.js';
 
 export interface StoreConfig {
@@ -41,11 +41,14 @@ export class HistoryDatabase {
     return this.kysely;
   }
 
-  /** Opens (creating the SQLite file when missing) and migrates; a database it cannot use stops the start. */
-  async open(): Promise<void> {
+  /**
+   * Opens (creating the SQLite file when missing) and migrates, to the latest version unless
+   * told otherwise; a database it cannot use stops the start.
+   */
+  async open(version = LATEST_VERSION): Promise<void> {
     try {
       this.kysely = this.config.databaseUrl ? openPostgres(this.config.databaseUrl) : openSqlite(this.where);
-      await migrate(this.kysely);
+      await migrate(this.kysely, version);
     } catch (error) {
       await this.close().catch(() => undefined);
       throw new StoreOpenError(`Cannot use the database ${this.where}: ${openFailure(error)}`);
@@ -76,6 +79,10 @@ function openSqlite(file: string): Kysely<Tables> {
   // acknowledged write survives a crash of the machine, not only of the process.
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
+  // Readers go on under another process's write lock in WAL mode: only taking the lock tells
+  // whether this server could ever write.
+  database.exec('begin immediate');
+  database.exec('rollback');
   return new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
 }
 
