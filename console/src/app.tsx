@@ -24,6 +24,7 @@ export function App() {
 
   const attempt = (token: string | undefined) =>
     signIn(token, () => {
+      location.hash = containersHref;
       setSession(undefined);
       setAsking(true);
     }).then(
