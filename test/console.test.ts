@@ -13,6 +13,8 @@ const STEP_MS = 30_000;
 const TEST_MS = 240_000;
 /** Prints a numbered tick five times a second, for as long as it runs. */
 const TICKS = `sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'`;
+/** The same ticks, each in one of six ANSI colours. */
+const COLOURED_TICKS = `sh -c 'i=0; while true; do i=$((i+1)); printf "\\033[3%dmtick %d\\033[0m\\n" $((i%6+1)) $i; sleep 0.2; done'`;
 /** Where the README's screenshots are written. */
 const SCREENSHOTS = new URL('../docs/', import.meta.url);
 /** The prefix of every container name this file makes (kit.ts's uniqueName), to filter the shared engine's list by. */
@@ -83,9 +85,9 @@ describe('the console, with authentication off', async () => {
   );
 
   it(
-    'shows new log lines as they are written, keeps the scroll position while paused, and downloads the whole log',
+    'shows new log lines as they are written, in colour; keeps the scroll position while paused; downloads the whole log; filters on the server',
     async () => {
-      const container = await create(BUSYBOX_IMAGE, { name: 'console', command: TICKS });
+      const container = await create(BUSYBOX_IMAGE, { name: 'console', command: COLOURED_TICKS });
       const { browser, page } = await openConsole(server, `/#/containers/${container.name}`);
       try {
         const view = page.getByTestId('log-view');
@@ -93,6 +95,7 @@ describe('the console, with authentication off', async () => {
         await expect.poll(async () => highestTick(await view.innerText()), { timeout: STEP_MS }).toBeGreaterThan(60);
         const following = highestTick(await view.innerText());
         await expect.poll(async () => highestTick(await view.innerText()), { timeout: STEP_MS }).toBeGreaterThan(following);
+        expect(await view.locator('.log-row span.fg-2').count()).toBeGreaterThan(0);
         await screenshot(page, 'logs');
 
         // The reader scrolls back: following stops; then pauses there.
@@ -120,9 +123,16 @@ describe('the console, with authentication off', async () => {
 
         const [download] = await Promise.all([page.waitForEvent('download', { timeout: STEP_MS }), page.getByRole('button', { name: 'Download' }).click()]);
         const saved = readFileSync((await download.path())!, 'utf8').trimEnd().split('\n');
-        expect(saved[0]).toMatch(/ stdout tick 1$/);
+        expect(saved[0]).toMatch(/ stdout \x1b\[32mtick 1\x1b\[0m$/);
         // Every line from the first on, none missing.
-        expect(saved.map((line) => Number(/tick (\d+)$/.exec(line)?.[1]))).toEqual(saved.map((_, i) => i + 1));
+        expect(saved.map((line) => Number(/tick (\d+)/.exec(line)?.[1]))).toEqual(saved.map((_, i) => i + 1));
+
+        // The server matches the raw line, escapes included: ticks ending in 5.
+        await page.getByLabel('Filter (regular expression)').fill('tick [0-9]*5.\\[0m$');
+        await page.getByRole('button', { name: 'Filter' }).click();
+        const shownTicks = async () => [...(await view.innerText()).matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+        await expect.poll(async () => (await shownTicks()).filter((tick) => tick % 10 === 5).length, { timeout: STEP_MS }).toBeGreaterThan(5);
+        expect((await shownTicks()).every((tick) => tick % 10 === 5)).toBe(true);
         expect(browser.elsewhere).toEqual([]);
       } finally {
         await browser.close();
@@ -200,6 +210,7 @@ describe('the console, with tokens', async () => {
         await page.getByLabel('Token').fill('not-a-token-of-this-server');
         await page.getByRole('button', { name: 'Sign in' }).click({ timeout: STEP_MS });
         await page.getByText('The token is not valid').waitFor({ timeout: STEP_MS });
+        await screenshot(page, 'sign-in');
 
         const asViewer = await signInAs(page, TOKENS.viewer);
         expect(await page.getByTestId('access').innerText()).toBe('signed in: read only');
