@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, WebSocketRoute } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { ContainerTerminalsDocument } from '../client/index.js';
 import { authTokens, containerMaker, TOKENS } from './auth-kit.js';
@@ -134,6 +134,38 @@ describe('the console, with authentication off', async () => {
         await expect.poll(async () => (await shownTicks()).filter((tick) => tick % 10 === 5).length, { timeout: STEP_MS }).toBeGreaterThan(5);
         expect((await shownTicks()).every((tick) => tick % 10 === 5)).toBe(true);
         expect(browser.elsewhere).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    TEST_MS,
+  );
+
+  it(
+    'resumes a log after a lost connection right after its last line: no gap, no line twice',
+    async () => {
+      const container = await create(BUSYBOX_IMAGE, { name: 'console', command: TICKS });
+      const browser = await openBrowser(server.url, { width: 1280, height: 2400 });
+      try {
+        const page = await browser.context.newPage();
+        // The page's WebSockets go through the test, which can cut them as a network would.
+        const sockets: WebSocketRoute[] = [];
+        await page.routeWebSocket(/\/graphql$/, (socket) => {
+          socket.connectToServer();
+          sockets.push(socket);
+        });
+        await page.goto(`${server.url}/#/containers/${container.name}`, { timeout: LOAD_MS });
+        const view = page.getByTestId('log-view');
+        await expect.poll(async () => highestTick(await view.innerText()), { timeout: LOAD_MS }).toBeGreaterThan(10);
+
+        const cutAt = highestTick(await view.innerText());
+        await Promise.all(sockets.map((socket) => socket.close({ code: 4500, reason: 'cut by the test' })));
+        await expect.poll(() => sockets.length, { timeout: STEP_MS }).toBeGreaterThan(1);
+        await expect.poll(async () => highestTick(await view.innerText()), { timeout: STEP_MS }).toBeGreaterThan(cutAt + 5);
+        // The rows in view (a tall window holds over a hundred) span the cut.
+        const ticks = [...(await view.innerText()).matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+        expect(ticks).toContain(cutAt);
+        expect(ticks).toEqual(ticks.map((_, i) => ticks[0]! + i));
       } finally {
         await browser.close();
       }
