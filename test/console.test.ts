@@ -59,6 +59,27 @@ describe('the console, with authentication off', async () => {
   const server = await startTestServer();
   const create = containerFactory(server);
 
+  it('is served with a CSP of its own origin, its page never cached, its hashed assets cached for good, and no other file', async () => {
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const host = new URL(server.url).host;
+    expect(page.headers.get('content-security-policy')).toContain(`default-src 'self'; connect-src 'self' ws://${host} wss://${host}`);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    const asset = await fetch(`${server.url}${script}`);
+    expect([asset.status, asset.headers.get('cache-control'), asset.headers.get('content-type')]).toEqual([
+      200,
+      'public, max-age=31536000, immutable',
+      'text/javascript; charset=utf-8',
+    ]);
+    for (const path of ['/console/assets/missing.js', '/console/index.html', '/console/assets/..%2f..%2fpackage.json']) {
+      const missing = await fetch(`${server.url}${path}`);
+      expect(missing.status, path).toBe(404);
+      expect((await missing.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+    }
+  });
+
   it(
     'loads from the server alone and lists a container created through the API, live, with its uptime and stats; stops it',
     async () => {

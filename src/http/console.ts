@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.js';
 import { refusalBody } from './refusal.js';
 
 /** Where the console's built assets are served from: Vite's `base` in console/vite.config.ts. */
-export const CONSOLE_ASSETS = '/console/';
+const CONSOLE_ASSETS = '/console/';
 
 /** The paths the console answers: its page at `/` and everything under its asset prefix. */
 export function isConsolePath(url: string | undefined): boolean {
