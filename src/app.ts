@@ -10,6 +10,7 @@ import { AppError } from './errors.js';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { answerClientError } from './http/client-error.js';
+import { isConsolePath, serveConsole } from './http/console.js';
 import { createErrorMask, createGraphQLHandler } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { provenanceRefusal } from './http/origin.js';
@@ -59,6 +60,7 @@ export function createApp(config: Config, logger: Logger): App {
     if (refusal) return refuse(req, res, refusal, metrics);
     if (req.url === '/metrics') void metrics.handle(req, res);
     else if (isRestPath(req.url)) void rest(req, res);
+    else if (isConsolePath(req.url)) void serveConsole(req, res, metrics);
     else void yoga.handle(req, res);
   });
   const ws = attachWebSocket(server, yoga, {

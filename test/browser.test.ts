@@ -1,65 +1,26 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { authTokens, containerMaker, TOKENS } from './auth-kit.js';
+import { openBrowser, type Browser } from './browser-kit.js';
 import { BUSYBOX_IMAGE, containerFactory, startTestServer } from './kit.js';
 
-/** Debian's chromium; npm test (scripts/test.sh) installs it when it is missing. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** GraphiQL is one page of about 9 MB, parsed on a loaded 2-core machine. */
 const LOAD_MS = 90_000;
 const STEP_MS = 30_000;
 /** Prints a numbered tick five times a second, for as long as it runs. */
 const TICKS = `sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'`;
 
-interface GraphiQL {
-  page: Page;
-  /** Every request the browser attempted to any other origin than the server's (all blocked). */
-  elsewhere: string[];
-  close(): Promise<void>;
-}
+type GraphiQL = Browser & { page: Page };
 
-/**
- * GraphiQL of the server at `url` in a fresh chromium profile, where every request to another
- * origin is blocked and noted. Resolves once its query editor shows.
- */
+/** GraphiQL of the server at `url`, with no network but the server. Resolves once its query editor shows. */
 async function openGraphiQL(url: string): Promise<GraphiQL> {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing; scripts/test.sh installs it (apt-get install chromium)`).toBe(true);
-  const origin = new URL(url).origin;
-  const profile = mkdtempSync(join(tmpdir(), 'podgraph-chromium-'));
-  let context: BrowserContext | undefined;
-  const close = async () => {
-    await context?.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
+  const browser = await openBrowser(url);
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const elsewhere: string[] = [];
-    // The page's own blobs (GraphiQL's editor workers) and data: URLs never leave the browser.
-    const local = (target: string) => target.startsWith('blob:') || target.startsWith('data:') || new URL(target).origin === origin;
-    context.on('request', (request) => {
-      if (!local(request.url())) elsewhere.push(request.url());
-    });
-    await context.route('**/*', (route) => (local(route.request().url()) ? route.continue() : route.abort('blockedbyclient')));
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('websocket', (socket) => elsewhere.push(socket.url()));
-    await page.goto(`${url}/graphql`, { timeout: LOAD_MS });
+    const page = await browser.open('/graphql', LOAD_MS);
     await page.locator('.graphiql-query-editor .monaco-editor').waitFor({ state: 'visible', timeout: LOAD_MS });
-    return { page, elsewhere, close };
+    return { ...browser, page };
   } catch (error) {
-    await close();
+    await browser.close();
     throw error;
   }
 }

@@ -1,0 +1,6 @@
+import '@xterm/xterm/css/xterm.css';
+import { render } from 'preact';
+import { App } from './app';
+import './styles.css';
+
+render(<App />, document.getElementById('app')!);

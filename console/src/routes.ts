@@ -1,0 +1,8 @@
+/** Pages live in the URL's fragment, so the server serves one page for all of them. */
+export const containersHref = '#/';
+export const containerHref = (name: string) => `#/containers/${encodeURIComponent(name)}`;
+/** The container a route names, if it is a container's page. */
+export const containerOfRoute = (route: string) => {
+  const match = /^\/containers\/(.+)$/.exec(route);
+  return match ? decodeURIComponent(match[1]!) : undefined;
+};

@@ -1,0 +1,57 @@
+import { HealthDocument, RoleProbeDocument } from 'podgraph/client';
+import { createContext } from 'preact';
+import { useContext } from 'preact/hooks';
+import { ApiError, connect, errorCode, type Api } from './api';
+
+/** The browser session keeps the token until the tab closes. */
+const TOKEN_KEY = 'podgraph.token';
+
+export interface Session {
+  api: Api;
+  /** Whether the token may change things (operator or admin); a viewer is offered no actions. */
+  canAct: boolean;
+  /** The server runs with authentication off: no token, every request acts as an admin. */
+  open: boolean;
+  engine: string;
+  signOut(): void;
+}
+
+export const SessionContext = createContext<Session | undefined>(undefined);
+
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('useSession outside a signed-in page');
+  return session;
+}
+
+export const storedToken = () => sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+
+/**
+ * Checks the token (none: whether authentication is off) and finds what it may do. Throws
+ * ApiError UNAUTHENTICATED when a token is needed or is not valid.
+ */
+export async function signIn(token: string | undefined, onSignOut: () => void): Promise<Session> {
+  const api = connect(token);
+  try {
+    const health = await api.client.query(HealthDocument, {}).toPromise();
+    if (health.error) throw new ApiError(health.error.graphQLErrors[0]?.message ?? health.error.message, errorCode(health.error));
+    const engine = health.data?.health.engine;
+    // The API tells no token its role; a viewer is refused the probe, any other role is not.
+    const probe = token ? await api.client.mutation(RoleProbeDocument, {}).toPromise() : undefined;
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    return {
+      api,
+      canAct: errorCode(probe?.error) !== 'FORBIDDEN',
+      open: !token,
+      engine: engine ? `${engine.name} ${engine.version}` : 'engine unavailable',
+      signOut: () => {
+        sessionStorage.removeItem(TOKEN_KEY);
+        api.dispose();
+        onSignOut();
+      },
+    };
+  } catch (error) {
+    api.dispose();
+    throw error;
+  }
+}
