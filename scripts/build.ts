@@ -40,7 +40,8 @@ await build({
   // pino reads the worker scripts of its transports beside its own files at run time: it loads
   // from node_modules as before. So does the GraphiQL page (9 MB of scripts in strings), on the
   // first visit only, instead of sitting in every server's memory.
-  external: ['pino', '@graphql-yoga/render-graphiql'],
+  // better-sqlite3 finds its native addon beside its own files, so it loads from node_modules too.
+  external: ['pino', '@graphql-yoga/render-graphiql', 'better-sqlite3'],
   plugins: [leaveOutUnused],
   // The bundled CommonJS packages call require(), which an ES module does not have.
   banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { authTokens, bearer, containerMaker, TOKENS } from './auth-kit.js';
 import { Exec } from './documents.js';
 import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, cleanUpLater, containerFactory, startTestServer, uniqueName, type TestServer } from './kit.js';
 import { watchWs, wsClient } from './live-client.js';
-import { asAdmin, DATABASES, freshDataDir, freshPostgresUrl } from './store-kit.js';
+import { runServer } from './process-kit.js';
+import { asAdmin, DATABASES, freshPostgresUrl } from './store-kit.js';
 
 const ExecutionById = graphql(`
   query HistoryExecution($id: ID!) {
@@ -208,40 +208,22 @@ describe('history under a token scope', () => {
   });
 });
 
-/** The server as `npm start` runs it, in a process of its own that the test can kill. */
-function serverProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, LOG_FORMAT: 'json', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const url = (async () => {
-    for (let i = 0; i < 600; i++) {
-      const match = /GraphQL and GraphiQL at (http:\/\/[^/]+)\/graphql/.exec(output);
-      if (match) return match[1]!;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`the server did not start within 60 s: ${output}`);
-  })();
-  cleanUpLater(async () => {
-    child.kill('SIGKILL');
-    await exited;
-  });
-  return { child, url, exited };
-}
+describe.each(DATABASES)('an acknowledged write on $label', ({ settings }) => {
+  /** A server in a process of its own, killed at the end if it still runs. */
+  const inProcess = (env: Record<string, string>) => {
+    const server = runServer({ ...env, LOG_FORMAT: 'json', PORT: '0' });
+    cleanUpLater(async () => {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    });
+    return server;
+  };
 
-describe.each([
-  { label: 'SQLite', settings: async () => ({ DATA_DIR: freshDataDir() }) },
-  { label: 'PostgreSQL', settings: async () => ({ DATABASE_URL: await freshPostgresUrl() }) },
-])('an acknowledged write on $label', ({ settings }) => {
   it('survives kill -9 of the server right after the answer', async () => {
     const env = await settings();
     const name = uniqueName('kill9');
-    const first = serverProcess(env);
-    const url = await first.url;
+    const first = inProcess(env);
+    const url = await first.url();
     const post = async (base: string, query: string, variables: Record<string, unknown>) => {
       const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
       return (await response.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
@@ -255,8 +237,8 @@ describe.each([
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = serverProcess(env);
-    serving = await second.url;
+    const second = inProcess(env);
+    serving = await second.url();
     const found = await post(serving, 'query($id: ID!) { execution(id: $id) { id } }', { id: ran.data!.exec!.id });
     expect(found).toEqual({ data: { execution: { id: ran.data!.exec!.id } } });
   }, 180_000);

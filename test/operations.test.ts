@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { print } from 'graphql';
@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { helpText } from '../src/config.js';
 import { ContainersQuery, Exec, HealthQuery, ImagesQuery, WriteFile } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, startTestServer } from './kit.js';
+import { ENTRY, runServer } from './process-kit.js';
 
-const ENTRY = ['--import', 'tsx', 'src/main.ts'];
 /** What `npm start` runs: the bundle `npm run build` writes (its type check is npm test's own). */
 const BUNDLE = ['dist/main.js'];
 
@@ -18,24 +18,6 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/** Runs the real entry point; resolves with its exit code and output once it exits. */
-function runServer(env: Record<string, string>, entry = ENTRY) {
-  const child = spawn(process.execPath, entry, { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, output })),
-  );
-  // Start-up takes seconds on a loaded machine (tsx compiles the sources first): wait for the
-  // banner, within a bound that fails clearly.
-  const ready = async (text = 'GraphiQL at') => {
-    for (let i = 0; i < 450 && !output.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!output.includes(text)) throw new Error(`the server did not print "${text}" within 45 s: ${output}`);
-  };
-  return { child, exited, ready };
 }
 
 describe.concurrent('configuration', () => {
