@@ -69,6 +69,20 @@ async function scrape(url: string): Promise<(series: string) => number> {
 const send = <T, V>(transport: Transport, token: Token | undefined, document: TypedDocumentNode<T, V>, variables?: V, target = server) =>
   sendAs(target.url, transport, token, document, variables);
 
+const Whoami = graphql(`
+  query SecWhoami {
+    whoami {
+      tokenId
+      role
+      scoped
+      scopeLabels {
+        key
+        value
+      }
+    }
+  }
+`);
+
 const Health = graphql(`
   query SecHealth {
     health {
@@ -183,6 +197,13 @@ describe('authentication', () => {
     const result = await send(transport, 'viewer', Health);
     expect(result.errors).toBeUndefined();
     expect(result.data?.health.healthy).toBe(true);
+  });
+
+  it.each(TRANSPORTS)('tells a token over %s who it is: id, role and scope', async (transport) => {
+    const viewer = await send(transport, 'viewer', Whoami);
+    expect(viewer.data?.whoami).toEqual({ tokenId: 'viewer', role: 'viewer', scoped: false, scopeLabels: [] });
+    const scoped = await send(transport, 'scoped', Whoami);
+    expect(scoped.data?.whoami).toEqual({ tokenId: 'scoped', role: 'operator', scoped: true, scopeLabels: [{ key: 'lab', value: LAB }] });
   });
 
   it('refuses to start on 0.0.0.0 without tokens, with one line and exit code 1', async () => {

@@ -11,5 +11,6 @@ import './log.js';
 import './event.js';
 import './stats.js';
 import './system.js';
+import './whoami.js';
 
 export const schema = withActionRecords(builder.toSchema({ sortSchema: true }));
