@@ -15,6 +15,7 @@ import { createErrorMask, createGraphQLHandler } from './http/graphql.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { provenanceRefusal } from './http/origin.js';
 import { refusalBody } from './http/refusal.js';
+import { createRecordingHandler, RECORDING_PATH } from './http/recordings.js';
 import { isRestPath } from './http/rest/paths.js';
 import { createRestHandler } from './http/rest/router.js';
 import { attachWebSocket } from './http/ws.js';
@@ -53,12 +54,14 @@ export function createApp(config: Config, logger: Logger): App {
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);
   const mask = createErrorMask(logger, metrics);
   const yoga = createGraphQLHandler(services, logger, config, { authenticator, rateLimiter, watchRateLimiter, metrics, maskError: mask });
+  const recordings = createRecordingHandler(services, logger, authenticator, mask);
   const rest = createRestHandler(services, logger, { authenticator, rateLimiter, metrics, maxBodyBytes: config.maxBodyBytes, corsOrigins: config.corsOrigins });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const refusal = provenanceRefusal(req, config);
     if (refusal) return refuse(req, res, refusal, metrics);
     if (req.url === '/metrics') void metrics.handle(req, res);
+    else if (RECORDING_PATH.test(req.url ?? '')) void recordings(req, res);
     else if (isRestPath(req.url)) void rest(req, res);
     else if (isConsolePath(req.url)) void serveConsole(req, res, metrics);
     else void yoga.handle(req, res);

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { authTokens, bearer, containerMaker, TOKENS } from './auth-kit.js';
 import { Exec } from './documents.js';
 import { graphql } from './gql/index.js';
-import { BUSYBOX_IMAGE, cleanUpLater, containerFactory, startTestServer, uniqueName, type TestServer } from './kit.js';
+import { BUSYBOX_IMAGE, cleanUpLater, containerFactory, startTestServer, uniqueName, type GraphQLClient } from './kit.js';
 import { watchWs, wsClient } from './live-client.js';
-import { runServer } from './process-kit.js';
+import { serverProcess } from './process-kit.js';
 import { asAdmin, DATABASES, freshPostgresUrl } from './store-kit.js';
 
 const ExecutionById = graphql(`
@@ -110,7 +110,7 @@ const StoreHealth = graphql(`
   }
 `);
 
-const execIn = async (server: TestServer, container: string, command: string, user?: string) =>
+const execIn = async (server: GraphQLClient, container: string, command: string, user?: string) =>
   (await server.ok(Exec, { container, input: { command, user } })).exec;
 
 describe.each(DATABASES)('history on $label', ({ settings }) => {
@@ -209,38 +209,15 @@ describe('history under a token scope', () => {
 });
 
 describe.each(DATABASES)('an acknowledged write on $label', ({ settings }) => {
-  /** A server in a process of its own, killed at the end if it still runs. */
-  const inProcess = (env: Record<string, string>) => {
-    const server = runServer({ ...env, LOG_FORMAT: 'json', PORT: '0' });
-    cleanUpLater(async () => {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    });
-    return server;
-  };
-
   it('survives kill -9 of the server right after the answer', async () => {
     const env = await settings();
-    const name = uniqueName('kill9');
-    const first = inProcess(env);
-    const url = await first.url();
-    const post = async (base: string, query: string, variables: Record<string, unknown>) => {
-      const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-      return (await response.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
-    };
-    // The container outlives the first server: the one serving at the end removes it.
-    let serving = url;
-    cleanUpLater(() => post(serving, 'mutation($n: String!) { removeContainer(container: $n, force: true) { id } }', { n: name }).catch(() => undefined));
-    const created = await post(url, 'mutation($n: String!) { createContainer(input: {image: "localhost/podgraph/busybox:latest", name: $n, command: "sleep 3600", labels: [{key: "podgraph-test", value: "1"}]}) { id } }', { n: name });
-    expect(created.errors).toBeUndefined();
-    const ran = await post(url, 'mutation($n: String!) { exec(container: $n, input: {command: "echo durable"}) { id } }', { n: name });
-    first.child.kill('SIGKILL');
-    await first.exited;
+    const first = await serverProcess(env);
+    const container = await containerFactory(first)(BUSYBOX_IMAGE);
+    const ran = await execIn(first, container.name, 'echo durable');
+    await first.kill();
 
-    const second = inProcess(env);
-    serving = await second.url();
-    const found = await post(serving, 'query($id: ID!) { execution(id: $id) { id } }', { id: ran.data!.exec!.id });
-    expect(found).toEqual({ data: { execution: { id: ran.data!.exec!.id } } });
+    const second = await startTestServer(env);
+    expect((await second.ok(ExecutionById, { id: ran.id })).execution.stdout).toBe('durable\n');
   }, 180_000);
 });
 

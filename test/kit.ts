@@ -38,15 +38,44 @@ export interface Result<T> {
   errors?: GraphQLFormattedError[];
 }
 
-export interface TestServer {
-  app: App;
+/** GraphQL over HTTP to a server at `url`, however it runs. */
+export interface GraphQLClient {
   url: string;
   execute<T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers?: Record<string, string>): Promise<Result<T>>;
   /** Executes and fails unless the result has data and no errors. */
   ok<T, V>(document: TypedDocumentNode<T, V>, variables?: V): Promise<T>;
   /** Executes and returns the single error's code, failing if the call succeeded. */
   errorCode<T, V>(document: TypedDocumentNode<T, V>, variables?: V): Promise<string>;
+}
+
+export interface TestServer extends GraphQLClient {
+  app: App;
   stop(): Promise<void>;
+}
+
+export function graphqlClient(url: string): GraphQLClient {
+  const execute = async <T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body: JSON.stringify({ query: print(document), variables }),
+    });
+    return (await response.json()) as Result<T>;
+  };
+  return {
+    url,
+    execute,
+    async ok(document, variables) {
+      const result = await execute(document, variables);
+      if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data;
+    },
+    async errorCode(document, variables) {
+      const result = await execute(document, variables);
+      if (!result.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(result.data)}`);
+      return String(result.errors[0]!.extensions?.code);
+    },
+  };
 }
 
 /** A real server on a free loopback port, against the engine of DOCKER_HOST; stopped after the test or file that started it. */
@@ -60,29 +89,9 @@ export async function startTestServer(
   const dataDir = env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), 'podgraph-data-'));
   const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', MAX_QUEUE_WAIT: '3600', DATA_DIR: dataDir, ...env });
   const app = createApp(config, logger);
-  const url = await app.start();
-  const execute = async <T, V>(document: TypedDocumentNode<T, V>, variables?: V, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
-      body: JSON.stringify({ query: print(document), variables }),
-    });
-    return (await response.json()) as Result<T>;
-  };
   const server: TestServer = {
+    ...graphqlClient(await app.start()),
     app,
-    url,
-    execute,
-    async ok(document, variables) {
-      const result = await execute(document, variables);
-      if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
-      return result.data;
-    },
-    async errorCode(document, variables) {
-      const result = await execute(document, variables);
-      if (!result.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(result.data)}`);
-      return String(result.errors[0]!.extensions?.code);
-    },
     stop: () => (stopped ??= app.stop().finally(() => dataDir && rmSync(dataDir, { recursive: true, force: true }))),
   };
   let stopped: Promise<void> | undefined;
@@ -140,7 +149,7 @@ const cleanupEngine = createDockerClient(selectEngine(process.env.DOCKER_HOST));
  * Creates running test containers (sleeping, labelled, with init) through GraphQL and removes
  * them all, forcibly, after the file.
  */
-export function containerFactory(server: TestServer) {
+export function containerFactory(server: GraphQLClient) {
   const created: string[] = [];
   cleanUpLater(async () => {
     const remove = (name: string) =>

@@ -66,7 +66,7 @@ function createWatch<T>(): { watch: Watch<T>; next(event: T): void; fail(errors:
 }
 
 /** A graphql-ws client for the test server, connected until `dispose()`. */
-export function wsClient(server: TestServer): Client {
+export function wsClient(server: Pick<TestServer, 'url'>): Client {
   return createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
 }
 

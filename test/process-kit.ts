@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { cleanUpLater, graphqlClient, type GraphQLClient } from './kit.js';
 import { freshDataDir } from './store-kit.js';
 
 /** The server's entry point, run from its sources. */
@@ -29,4 +30,15 @@ export function runServer(env: Record<string, string>, entry = ENTRY) {
     return /GraphQL and GraphiQL at (http:\/\/[^/\s]+)\/graphql/.exec(output)![1]!;
   };
   return { child, exited, ready, url };
+}
+
+/** A started server in a process of its own, as its clients see it; `kill` is kill -9. */
+export async function serverProcess(env: Record<string, string>): Promise<GraphQLClient & { kill(): Promise<void> }> {
+  const server = runServer({ ...env, PORT: '0', LOG_FORMAT: 'json' });
+  const kill = async () => {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  };
+  cleanUpLater(kill);
+  return { ...graphqlClient(await server.url()), kill };
 }

@@ -9,6 +9,7 @@ import { HistoryDatabase, StoreOpenError } from '../src/store/database.js';
 import { ExecutionStore, type Execution } from '../src/store/executions.js';
 import { LATEST_VERSION, MIGRATIONS, versionOf } from '../src/store/migrations.js';
 import { cursorOf } from '../src/store/pages.js';
+import { RecordingStore } from '../src/store/recordings.js';
 import { HistoryRetention } from '../src/store/retention.js';
 import { asAdmin, freshDataDir, freshPostgresUrl } from './store-kit.js';
 
@@ -126,7 +127,7 @@ describe.each(STORES)('history store on $label', ({ config }) => {
     for (let n = 1; n <= 12; n++) await executions.add(execution(n));
     await activity.add({ id: 'old', at: new Date(Date.UTC(2025, 0, 1)), kind: 'FILE_WRITE', actor: { tokenId: 't', role: 'admin' }, container: null, outcome: 'ok', detail: {} });
     await activity.add({ id: 'new', at: new Date(Date.UTC(2026, 0, 1)), kind: 'FILE_WRITE', actor: { tokenId: 't', role: 'admin' }, container: null, outcome: 'ok', detail: {} });
-    const retention = new HistoryRetention(executions, activity, { retentionMs: 30 * 24 * 3600 * 1000, maxExecutions: 5 }, pino({ level: 'silent' }));
+    const retention = new HistoryRetention(executions, activity, new RecordingStore(database), { retentionMs: 30 * 24 * 3600 * 1000, maxExecutions: 5 }, pino({ level: 'silent' }));
     // As of 2026-01-01 00:00:10: executions 1–9 started within 30 days, 10–12 in the future.
     await retention.prune(new Date(Date.UTC(2026, 0, 20)));
     expect((await executions.page({}, { limit: 100, inverted: false })).map((e) => e.id)).toEqual(['exec-0012', 'exec-0011', 'exec-0010', 'exec-0009', 'exec-0008']);

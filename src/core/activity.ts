@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, fromEngineError } from '../errors.js';
 import type { ContainerModel } from '../engine/container-model.js';
-import { cursorOf, type PageArgs, type PageKey } from '../store/pages.js';
+import type { PageArgs } from '../store/pages.js';
 import type { Activity, ActivityFilter, ActivityStore } from '../store/activity.js';
 import type { ContainerMark, Execution, ExecutionStore } from '../store/executions.js';
 import type { HistoryDatabase } from '../store/database.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import type { Caller } from './caller.js';
+import { visibleIn, visiblePage, type RecordShape } from './history.js';
 import { containerRef, labelSelectors, parseInput } from './validation.js';
 
 export const ACTIVITY_KINDS = [
@@ -59,6 +60,8 @@ const FEED_QUEUE: QueueLimits<Activity | StreamGap> = {
   gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }),
 };
 
+export const ACTIVITY_SHAPE: RecordShape<Activity> = { container: (a) => a.container, key: (a) => ({ at: a.at.toISOString(), id: a.id }) };
+
 export const markOf = (container: ContainerModel | ContainerMark): ContainerMark => ({ id: container.id, name: container.name, labels: container.labels });
 
 /** Failures a service has recorded already: errors are objects that travel up to the transport unchanged. */
@@ -66,12 +69,6 @@ const recordedFailures = new WeakSet<object>();
 
 /** Whether a service has recorded this failure; a transport records those it has not (refusals before any service ran). */
 export const wasRecorded = (error: unknown): boolean => error instanceof Object && recordedFailures.has(error);
-
-/** Whether a caller may see a record: a scoped caller only its containers', judged by the labels kept with it. */
-export function visibleIn(caller: Caller, container: ContainerMark | null): boolean {
-  if (!caller.scoped) return true;
-  return container !== null && container.labels !== null && caller.inScope({ name: container.name, labels: container.labels });
-}
 
 /**
  * The one recorder: every service records what its callers do through here. Each record is an
@@ -166,7 +163,7 @@ export class Recorder {
   /** Recorded activity a caller may see, newest first. */
   async page(caller: Caller, input: z.input<typeof activityFilter>, page: PageArgs): Promise<Activity[]> {
     const filter: ActivityFilter = parseInput(activityFilter, input);
-    return visiblePage(page, (next) => this.activity.page(filter, next), (entry) => visibleIn(caller, entry.container), (entry) => ({ at: entry.at.toISOString(), id: entry.id }));
+    return visiblePage(caller, page, ACTIVITY_SHAPE, (next) => this.activity.page(filter, next));
   }
 
   private announce(entry: Activity): void {
@@ -196,20 +193,4 @@ function matches(entry: Activity, filter: FeedFilter): boolean {
     });
   }
   return true;
-}
-
-/**
- * A page of what a caller may see, from a store that cannot judge a scope itself: rows it may
- * not see are skipped and the next rows fetched, until the page is full or the rows run out.
- */
-export async function visiblePage<T>(page: PageArgs, fetch: (page: PageArgs) => Promise<T[]>, visible: (row: T) => boolean, keyOf: (row: T) => PageKey): Promise<T[]> {
-  const found: T[] = [];
-  let next = page;
-  for (;;) {
-    const rows = await fetch(next);
-    found.push(...rows.filter(visible));
-    if (found.length >= page.limit || rows.length < next.limit) return found.slice(0, page.limit);
-    const last = cursorOf(keyOf(rows[rows.length - 1]!));
-    next = page.inverted ? { ...next, before: last } : { ...next, after: last };
-  }
 }

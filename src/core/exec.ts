@@ -5,12 +5,13 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, ExecOutcome, InteractiveProcess, ProcessLost } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { OutputCollector, type StreamName } from '../engine/streams.js';
-import { AppError, notFound } from '../errors.js';
-import type { ContainerMark, Execution, ExecutionFilter, ExecutionStore } from '../store/executions.js';
+import { notFound } from '../errors.js';
+import type { Execution, ExecutionFilter, ExecutionStore } from '../store/executions.js';
 import type { PageArgs } from '../store/pages.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
-import { visibleIn, visiblePage, type Recorder } from './activity.js';
+import type { Recorder } from './activity.js';
+import { readable, visibleIn, visiblePage, type RecordShape } from './history.js';
 import type { Caller } from './caller.js';
 import { assertRunning, type ContainerService } from './containers.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
@@ -225,29 +226,25 @@ export class ExecService {
 
   /** An execution by id, if the caller may see its container (else NOT_FOUND, as for none). */
   async find(caller: Caller, id: string): Promise<Execution> {
-    const execution = await this.readHistory(() => this.history.get(id));
-    if (!execution || !visibleIn(caller, markOfExecution(execution))) throw notFound(`No such execution: ${id}`);
+    const execution = await readable(() => this.history.get(id));
+    if (!execution || !visibleIn(caller, EXECUTION_SHAPE.container(execution))) throw notFound(`No such execution: ${id}`);
     return execution;
   }
 
   /** Recorded executions the caller may see, newest first. */
   async page(caller: Caller, filter: ExecutionFilter, page: PageArgs): Promise<Execution[]> {
     const filtered = parseInput(executionFilter, filter);
-    return this.readHistory(() =>
-      visiblePage(page, (next) => this.history.page(filtered, next), (e) => visibleIn(caller, markOfExecution(e)), (e) => ({ at: e.startedAt.toISOString(), id: e.id })),
-    );
+    return visiblePage(caller, page, EXECUTION_SHAPE, (next) => this.history.page(filtered, next));
   }
 
-  private async readHistory<T>(read: () => Promise<T>): Promise<T> {
-    return read().catch((error: unknown) => {
-      throw error instanceof AppError ? error : new AppError('STORE_UNAVAILABLE', 'The history store cannot be read right now');
-    });
-  }
 }
 
 const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
 
-const markOfExecution = (e: Execution): ContainerMark => ({ id: e.containerId, name: e.containerName, labels: e.containerLabels });
+export const EXECUTION_SHAPE: RecordShape<Execution> = {
+  container: (e) => ({ id: e.containerId, name: e.containerName, labels: e.containerLabels }),
+  key: (e) => ({ at: e.startedAt.toISOString(), id: e.id }),
+};
 
 function toExecution(
   id: string,

@@ -7,9 +7,11 @@ import { LiveHubs } from '../streams/hub.js';
 import { ActivityStore } from '../store/activity.js';
 import { HistoryDatabase } from '../store/database.js';
 import { ExecutionStore } from '../store/executions.js';
+import { RecordingStore } from '../store/recordings.js';
 import { HistoryRetention } from '../store/retention.js';
 import { Recorder } from './activity.js';
 import { ContainerIndex } from './container-index.js';
+import { RecordingService } from './recordings.js';
 import { ContainerService } from './containers.js';
 import { EventService } from './events.js';
 import { ExecService } from './exec.js';
@@ -43,6 +45,7 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   const database = new HistoryDatabase(config.store);
   const executionStore = new ExecutionStore(database);
   const activityStore = new ActivityStore(database);
+  const recordingStore = new RecordingStore(database);
   const recorder = new Recorder(logger, database, activityStore, executionStore);
   const containers = new ContainerService(engine, pool, new ContainerPolicy(config.policy), recorder, containerIndex);
   const files = new FileService(engine, pool, containers, recorder, config.maxFileBytes);
@@ -57,7 +60,8 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   return {
     database,
     recorder,
-    retention: new HistoryRetention(executionStore, activityStore, config.history, logger),
+    retention: new HistoryRetention(executionStore, activityStore, recordingStore, config.history, logger),
+    recordings: new RecordingService(recordingStore),
     pool,
     reaper,
     containerIndex,
@@ -74,6 +78,6 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
       maxTerminals: config.maxTerminals,
       maxPerOwner: config.maxTerminalsPerToken,
       idleTimeoutMs: config.terminalIdleTimeoutMs,
-    }, recorder),
+    }, recorder, recordingStore),
   };
 }

@@ -4,12 +4,14 @@ import type { ContainerModel } from '../engine/container-model.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
-import { conflict, notFound } from '../errors.js';
+import { AppError, conflict, notFound } from '../errors.js';
+import type { RecordingStore } from '../store/recordings.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import { markOf, type Recorder } from './activity.js';
 import type { Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
+import { TerminalRecording } from './terminal-recording.js';
 import { toArgv } from './exec.js';
 import { argv, parseInput, processUser } from './validation.js';
 
@@ -93,8 +95,6 @@ interface Chunk {
 
 /** One shared terminal: its process, its scrollback and the sinks of everyone watching. */
 class TerminalSession {
-  readonly id = randomUUID();
-  readonly openedAt = new Date();
   readonly watchers = new Set<Sink<TerminalEvent>>();
   process!: InteractiveProcess;
   /** What every watcher receives last; set once the process has ended. */
@@ -112,7 +112,10 @@ class TerminalSession {
   readonly typed = new Map<string, number>();
 
   constructor(
+    readonly id: string,
+    readonly openedAt: Date,
     readonly container: ContainerModel,
+    readonly recording: TerminalRecording,
     /** The token that opened it, for the per-token bound. */
     readonly owner: string,
     readonly user: string | null,
@@ -148,8 +151,23 @@ class TerminalSession {
     return this.ending === undefined;
   }
 
+  /** Output from the process: recorded first, then shown, so whatever a watcher saw is in the recording. */
   record(data: string): void {
     if (!data) return;
+    this.recording.append('o', data).then(
+      () => this.show(data),
+      (error: AppError) => this.fail(error),
+    );
+  }
+
+  /** Ends the terminal for its watchers with `error`; its process is killed. */
+  fail(error: AppError): void {
+    if (this.ending) return;
+    this.exit({ kind: 'lost', error });
+    void this.process?.kill();
+  }
+
+  private show(data: string): void {
     const chunk = { data, cursor: ++this.cursor, bytes: Buffer.byteLength(data) };
     this.scrollback.push(chunk);
     this.scrollbackBytes += chunk.bytes;
@@ -188,6 +206,7 @@ class TerminalSession {
   }
 
   exit(end: ProcessEnd): void {
+    if (this.ending) return;
     this.ending = end;
     clearTimeout(this.idleTimer);
     this.delivered = this.watchers.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.allDelivered = resolve));
@@ -221,6 +240,7 @@ export class TerminalService {
     private readonly containers: ContainerService,
     private readonly limits: TerminalLimits,
     private readonly recorder: Recorder,
+    private readonly recordings: RecordingStore,
   ) {}
 
   /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
@@ -235,11 +255,20 @@ export class TerminalService {
     }
     this.opening.set(owner, this.openingCount(owner) + 1);
     try {
-      const session = await this.recorder.action(caller, 'TERMINAL_OPEN', ref, {}, (about) => this.pool.write.run(async (signal) => {
+      const id = randomUUID();
+      const session = await this.recorder.action(caller, 'TERMINAL_OPEN', ref, { terminal: id }, (about) => this.pool.write.run(async (signal) => {
         const container = about(await this.containers.requireRunning(caller, ref, signal));
         const command = spec.command === undefined ? null : toArgv(spec.command);
         const size = { cols: spec.cols, rows: spec.rows };
-        const created = new TerminalSession(container, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
+        const openedAt = new Date();
+        // Nothing runs unrecorded: a history store that cannot take the recording refuses the terminal.
+        await this.recordings
+          .begin({ id, container: markOf(container), actor: caller.actor, user: spec.user ?? null, command, ...size, startedAt: openedAt, endedAt: null, exitCode: null })
+          .catch(() => {
+            throw new AppError('STORE_UNAVAILABLE', 'The history store cannot record a terminal right now, so none was opened');
+          });
+        const recording = new TerminalRecording(this.recordings, id, openedAt.getTime());
+        const created = new TerminalSession(id, openedAt, container, recording, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
           void this.close(created.id).catch(() => undefined);
         });
         const child = await this.engine.startProcess(
@@ -252,14 +281,18 @@ export class TerminalService {
         return created;
       }));
       this.sessions.set(session.id, session);
-      void session.process.exited.then((end) => {
+      void session.process.exited.then(async (end) => {
+        // The exit comes after the last output, once that is recorded.
+        await session.recording.flushed();
         session.exit(end);
+        const exitCode = end.kind === 'exited' ? end.exitCode : null;
+        await this.recordings.end(session.id, new Date(), exitCode).catch(() => undefined);
         // One record per terminal, when it ends: who opened it and how much each token typed.
         const detail = {
           terminal: session.id,
           openedBy: session.owner,
           typedBytes: Object.fromEntries(session.typed),
-          exitCode: end.kind === 'exited' ? end.exitCode : null,
+          exitCode,
           durationMs: Date.now() - session.openedAt.getTime(),
         };
         void this.recorder.record(caller, 'TERMINAL_CLOSE', markOf(session.container), 'ok', detail).catch(() => undefined);
@@ -305,8 +338,10 @@ export class TerminalService {
   /** Types into the terminal; who typed how much goes into the session's one audit record. */
   input(id: string, data: string, typist: string): void {
     const session = this.require(id);
-    const bytes = Buffer.from(parseInput(terminalData, data), 'utf8');
+    const text = parseInput(terminalData, data);
+    const bytes = Buffer.from(text, 'utf8');
     session.process.write(bytes);
+    session.recording.append('i', text, typist).catch((error: AppError) => session.fail(error));
     session.typed.set(typist, (session.typed.get(typist) ?? 0) + bytes.length);
     session.touch();
   }
@@ -316,6 +351,7 @@ export class TerminalService {
     const next = parseInput(terminalSize, size);
     await this.pool.write.run(() => session.process.resize(next));
     session.size = next;
+    session.recording.append('r', `${next.cols}x${next.rows}`).catch((error: AppError) => session.fail(error));
     session.touch();
     return session.model;
   }

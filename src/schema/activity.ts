@@ -1,11 +1,12 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { ACTIVITY_KINDS } from '../core/activity.js';
+import { ACTIVITY_KINDS, ACTIVITY_SHAPE } from '../core/activity.js';
 import type { Activity } from '../store/activity.js';
 import { cursorOf } from '../store/pages.js';
 import type { StreamGap } from '../streams/gap.js';
 import { builder } from './builder.js';
 import { stripNulls } from './container.js';
 import { ExecutionRef } from './execution.js';
+import { RecordingRef } from './recording.js';
 import { DateTimeScalar } from './scalars.js';
 import { StreamGapRef } from './stream.js';
 
@@ -30,7 +31,16 @@ export const ActivityRef = builder.objectRef<Activity>('Activity').implement({
     ref: t.string({ nullable: true, description: 'The reference a refused attempt named.', resolve: (a) => text(a, 'ref') }),
     path: t.string({ nullable: true, description: 'FILE_WRITE, FILE_DELETE.', resolve: (a) => text(a, 'path') }),
     username: t.string({ nullable: true, description: 'USER_ADD, USER_REMOVE.', resolve: (a) => text(a, 'username') }),
-    terminalId: t.string({ nullable: true, description: 'TERMINAL_CLOSE.', resolve: (a) => text(a, 'terminal') }),
+    terminalId: t.string({ nullable: true, description: 'TERMINAL_OPEN, TERMINAL_CLOSE.', resolve: (a) => text(a, 'terminal') }),
+    recording: t.field({
+      type: RecordingRef,
+      nullable: true,
+      description: "TERMINAL_OPEN, TERMINAL_CLOSE: the terminal's recording.",
+      resolve: (a, _, ctx) => {
+        const id = text(a, 'terminal');
+        return id ? ctx.services.recordings.find(ctx, id).catch(() => null) : null;
+      },
+    }),
     exitCode: t.int({ nullable: true, description: 'EXEC_END, TERMINAL_CLOSE.', resolve: (a) => (typeof a.detail.exitCode === 'number' ? a.detail.exitCode : null) }),
     execution: t.field({
       type: ExecutionRef,
@@ -63,7 +73,7 @@ builder.queryFields((t) => ({
       authScopes: { viewer: true },
       args: { filter: t.arg({ type: ActivityFilterInput, required: false }) },
       resolve: (_, args, ctx) =>
-        resolveCursorConnection<Promise<Activity[]>>({ args, toCursor: (a) => cursorOf({ at: a.at.toISOString(), id: a.id }) }, (page) =>
+        resolveCursorConnection<Promise<Activity[]>>({ args, toCursor: (a) => cursorOf(ACTIVITY_SHAPE.key(a)) }, (page) =>
           ctx.services.recorder.page(ctx, stripNulls(args.filter ?? {}), page),
         ),
     },

@@ -1,4 +1,4 @@
-import type { ExecEvent, Execution } from '../core/exec.js';
+import { EXECUTION_SHAPE, type ExecEvent, type Execution } from '../core/exec.js';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { cursorOf } from '../store/pages.js';
 import { builder } from './builder.js';
@@ -74,7 +74,7 @@ builder.queryFields((t) => ({
     authScopes: { viewer: true },
     args: { filter: t.arg({ type: ExecutionFilterInput, required: false }) },
     resolve: (_, args, ctx) =>
-      resolveCursorConnection<Promise<Execution[]>>({ args, toCursor: (e) => cursorOf({ at: e.startedAt.toISOString(), id: e.id }) }, (page) =>
+      resolveCursorConnection<Promise<Execution[]>>({ args, toCursor: (e) => cursorOf(EXECUTION_SHAPE.key(e)) }, (page) =>
         ctx.services.exec.page(ctx, stripNulls(args.filter ?? {}), page),
       ),
   }, { name: 'ExecutionConnection' }, { name: 'ExecutionEdge' }),

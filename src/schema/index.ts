@@ -4,6 +4,7 @@ import './scalars.js';
 import './container.js';
 import './execution.js';
 import './activity.js';
+import './recording.js';
 import './terminal.js';
 import './user.js';
 import './file.js';

@@ -49,6 +49,37 @@ export const MIGRATIONS: ReadonlyArray<(db: Kysely<any>) => Promise<void>> = [
     await db.schema.createIndex('activity_by_time').on('activity').columns(['at', 'id']).execute();
     await db.schema.createIndex('activity_by_container').on('activity').columns(['container_id', 'at', 'id']).execute();
   },
+  // 2: terminal recordings, and their events in the order they happened.
+  async (db) => {
+    await db.schema
+      .createTable('recordings')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('container_id', 'text', (c) => c.notNull())
+      .addColumn('container_name', 'text', (c) => c.notNull())
+      .addColumn('container_labels', 'text')
+      .addColumn('token_id', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('exec_user', 'text')
+      .addColumn('argv', 'text')
+      .addColumn('cols', 'integer', (c) => c.notNull())
+      .addColumn('rows', 'integer', (c) => c.notNull())
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('ended_at', 'text')
+      .addColumn('exit_code', 'integer')
+      .execute();
+    await db.schema.createIndex('recordings_by_time').on('recordings').columns(['started_at', 'id']).execute();
+    await db.schema.createIndex('recordings_by_container').on('recordings').columns(['container_id', 'started_at', 'id']).execute();
+    await db.schema
+      .createTable('recording_events')
+      .addColumn('recording_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('offset_ms', 'integer', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('token_id', 'text')
+      .addPrimaryKeyConstraint('recording_events_key', ['recording_id', 'seq'])
+      .execute();
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

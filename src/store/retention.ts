@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ActivityStore } from './activity.js';
 import type { ExecutionStore } from './executions.js';
+import type { RecordingStore } from './recordings.js';
 
 /** How often the history is pruned (and once at start). */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
@@ -18,6 +19,7 @@ export class HistoryRetention {
   constructor(
     private readonly executions: ExecutionStore,
     private readonly activity: ActivityStore,
+    private readonly recordings: RecordingStore,
     private readonly limits: RetentionLimits,
     private readonly logger: Logger,
   ) {}
@@ -39,7 +41,8 @@ export class HistoryRetention {
     try {
       const executions = (await this.executions.prune(cutoff)) + (await this.executions.keepNewest(this.limits.maxExecutions));
       const activity = await this.activity.prune(cutoff);
-      if (executions || activity) this.logger.info({ executions, activity }, 'history: pruned');
+      const recordings = await this.recordings.prune(cutoff);
+      if (executions || activity || recordings) this.logger.info({ executions, activity, recordings }, 'history: pruned');
     } catch (error) {
       // The next round tries again; a store that stays down shows in health.
       this.logger.warn({ err: error }, 'history: pruning failed');

@@ -7,6 +7,8 @@ export interface Tables {
   podgraph_schema: { version: number };
   executions: ExecutionRow;
   activity: ActivityRow;
+  recordings: RecordingRow;
+  recording_events: RecordingEventRow;
 }
 
 export interface ExecutionRow {
@@ -47,4 +49,37 @@ export interface ActivityRow {
   outcome: string;
   /** JSON object: what the action was about (an execution id, a path, a user name…), never secrets. */
   detail: string;
+}
+
+export interface RecordingRow {
+  /** The terminal's id. */
+  id: string;
+  container_id: string;
+  container_name: string;
+  container_labels: string | null;
+  /** Who opened the terminal. */
+  token_id: string;
+  role: string;
+  exec_user: string | null;
+  /** JSON list; null for the user's login shell. */
+  argv: string | null;
+  cols: number;
+  rows: number;
+  started_at: string;
+  ended_at: string | null;
+  exit_code: number | null;
+}
+
+export interface RecordingEventRow {
+  recording_id: string;
+  /** 1, 2, … in the order things happened. */
+  seq: number;
+  /** Milliseconds since the terminal opened. */
+  offset_ms: number;
+  /** `o` output, `i` input, `r` resize (asciicast's codes). */
+  kind: string;
+  /** The text, or `COLSxROWS` for a resize. */
+  data: string;
+  /** Who typed it, for input. */
+  token_id: string | null;
 }
