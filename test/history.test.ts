@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { authTokens, bearer, containerMaker, TOKENS } from './auth-kit.js';
 import { Exec } from './documents.js';
@@ -5,7 +8,7 @@ import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, cleanUpLater, containerFactory, startTestServer, uniqueName, type GraphQLClient } from './kit.js';
 import { watchWs, wsClient } from './live-client.js';
 import { serverProcess } from './process-kit.js';
-import { asAdmin, DATABASES, freshPostgresUrl } from './store-kit.js';
+import { asAdmin, DATABASES, freshDataDir, freshPostgresUrl } from './store-kit.js';
 
 const ExecutionById = graphql(`
   query HistoryExecution($id: ID!) {
@@ -242,6 +245,29 @@ describe('a PostgreSQL server that stops answering', () => {
       await asAdmin(`alter database ${database} allow_connections true`);
     }
     await expect.poll(async () => (await server.ok(StoreHealth)).health.store.healthy, { timeout: 30_000 }).toBe(true);
+    const ran = await execIn(server, container.name, 'echo recorded');
+    expect((await server.ok(ExecutionById, { id: ran.id })).execution.stdout).toBe('recorded\n');
+  });
+});
+
+describe('an embedded database on a full disk', () => {
+  it('tells the client an action was done but not recorded, and records again once there is room', async () => {
+    // A small file system of its own, filled up by the test (mounting one takes root, as the engines do).
+    const dataDir = freshDataDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dataDir]);
+    cleanUpLater(async () => execFileSync('umount', ['-l', dataDir]));
+    const server = await startTestServer({ DATA_DIR: dataDir });
+    const container = await containerFactory(server)(BUSYBOX_IMAGE);
+    await execIn(server, container.name, 'true');
+    const filler = path.join(dataDir, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    const refused = await server.execute(Exec, { container: container.name, input: { command: 'echo unrecorded' } });
+    expect(refused.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^The execution was done, but the history store could not record it/), extensions: { code: 'STORE_UNAVAILABLE' } });
+    rmSync(filler);
     const ran = await execIn(server, container.name, 'echo recorded');
     expect((await server.ok(ExecutionById, { id: ran.id })).execution.stdout).toBe('recorded\n');
   });
