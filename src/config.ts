@@ -84,6 +84,7 @@ export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/.+/, 'expected postgres://USER@HOST/DATABASE or postgresql://…').optional(),
   HISTORY_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HISTORY_MAX_EXECUTIONS: integer(1000, 1_000_000_000).default(1_000_000),
+  RECORD_TERMINALS: booleanFlag.default(true),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
@@ -154,6 +155,11 @@ export const CONFIG_TABLES: Record<'server' | 'security', ConfigRow[]> = {
       variables: '`HISTORY_RETENTION_DAYS` / `HISTORY_MAX_EXECUTIONS`',
       defaults: '`30` / `1000000`',
       meaning: 'history older than this many days, and executions beyond the newest this many, are deleted in the background',
+    },
+    {
+      variables: '`RECORD_TERMINALS`',
+      defaults: '`true`',
+      meaning: "record every terminal's output, input and resizes in the history (`false`: terminals are not recorded, and run while the history store is down)",
     },
     { variables: '`MAX_TERMINALS`', defaults: '`50`', meaning: 'interactive terminals running at once; one more is a `CONFLICT`' },
     { variables: '`TERMINAL_IDLE_TIMEOUT`', defaults: '`900`', meaning: 'seconds a terminal may go with no watcher and no input before it is closed' },
@@ -266,6 +272,8 @@ export interface Config {
   /** Where the history is kept. */
   store: StoreConfig;
   history: { retentionMs: number; maxExecutions: number };
+  /** Whether terminals are recorded as they happen. */
+  recordTerminals: boolean;
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -327,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     containerIndex: e.CONTAINER_INDEX,
     store: { dataDir: path.resolve(e.DATA_DIR ?? DEFAULT_DATA_DIR), databaseUrl: e.DATABASE_URL },
     history: { retentionMs: e.HISTORY_RETENTION_DAYS * 24 * 3600 * 1000, maxExecutions: e.HISTORY_MAX_EXECUTIONS },
+    recordTerminals: e.RECORD_TERMINALS,
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     // The name the server listens on is one its clients reach it by.

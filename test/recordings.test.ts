@@ -171,3 +171,13 @@ describe('a terminal while PostgreSQL stops answering', () => {
     }
   });
 });
+
+describe('RECORD_TERMINALS=false', () => {
+  it('runs terminals unrecorded', async () => {
+    const server = await startTestServer({ RECORD_TERMINALS: 'false' });
+    const container = await containerFactory(server)(BUSYBOX_IMAGE);
+    const { id, hangUp } = await typeAndSee(server, container.name, 'echo plain\n', 'plain');
+    await hangUp();
+    expect(await server.errorCode(RecordingQuery, { id })).toBe('NOT_FOUND');
+  });
+});

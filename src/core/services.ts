@@ -78,6 +78,6 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
       maxTerminals: config.maxTerminals,
       maxPerOwner: config.maxTerminalsPerToken,
       idleTimeoutMs: config.terminalIdleTimeoutMs,
-    }, recorder, recordingStore),
+    }, recorder, config.recordTerminals ? recordingStore : null),
   };
 }

@@ -5,7 +5,7 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import type { RecordingStore } from '../store/recordings.js';
+import type { Recording, RecordingStore } from '../store/recordings.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import { markOf, type Recorder } from './activity.js';
@@ -115,7 +115,8 @@ class TerminalSession {
     readonly id: string,
     readonly openedAt: Date,
     readonly container: ContainerModel,
-    readonly recording: TerminalRecording,
+    /** Null when terminals are not recorded. */
+    readonly recording: TerminalRecording | null,
     /** The token that opened it, for the per-token bound. */
     readonly owner: string,
     readonly user: string | null,
@@ -154,6 +155,7 @@ class TerminalSession {
   /** Output from the process: recorded first, then shown, so whatever a watcher saw is in the recording. */
   record(data: string): void {
     if (!data) return;
+    if (!this.recording) return this.show(data);
     this.recording.append('o', data).then(
       () => this.show(data),
       (error: AppError) => this.fail(error),
@@ -240,7 +242,8 @@ export class TerminalService {
     private readonly containers: ContainerService,
     private readonly limits: TerminalLimits,
     private readonly recorder: Recorder,
-    private readonly recordings: RecordingStore,
+    /** Null when terminals are not recorded (RECORD_TERMINALS=false). */
+    private readonly recordings: RecordingStore | null,
   ) {}
 
   /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
@@ -261,13 +264,7 @@ export class TerminalService {
         const command = spec.command === undefined ? null : toArgv(spec.command);
         const size = { cols: spec.cols, rows: spec.rows };
         const openedAt = new Date();
-        // Nothing runs unrecorded: a history store that cannot take the recording refuses the terminal.
-        await this.recordings
-          .begin({ id, container: markOf(container), actor: caller.actor, user: spec.user ?? null, command, ...size, startedAt: openedAt, endedAt: null, exitCode: null })
-          .catch(() => {
-            throw new AppError('STORE_UNAVAILABLE', 'The history store cannot record a terminal right now, so none was opened');
-          });
-        const recording = new TerminalRecording(this.recordings, id, openedAt.getTime());
+        const recording = this.recordings && (await this.beginRecording(this.recordings, { id, container: markOf(container), actor: caller.actor, user: spec.user ?? null, command, ...size, startedAt: openedAt, endedAt: null, exitCode: null }));
         const created = new TerminalSession(id, openedAt, container, recording, owner, spec.user ?? null, command, size, this.limits.idleTimeoutMs, () => {
           void this.close(created.id).catch(() => undefined);
         });
@@ -283,10 +280,10 @@ export class TerminalService {
       this.sessions.set(session.id, session);
       void session.process.exited.then(async (end) => {
         // The exit comes after the last output, once that is recorded.
-        await session.recording.flushed();
+        await session.recording?.flushed();
         session.exit(end);
         const exitCode = end.kind === 'exited' ? end.exitCode : null;
-        await this.recordings.end(session.id, new Date(), exitCode).catch(() => undefined);
+        await this.recordings?.end(session.id, new Date(), exitCode).catch(() => undefined);
         // One record per terminal, when it ends: who opened it and how much each token typed.
         const detail = {
           terminal: session.id,
@@ -305,6 +302,14 @@ export class TerminalService {
       if (left > 0) this.opening.set(owner, left);
       else this.opening.delete(owner);
     }
+  }
+
+  /** Nothing runs unrecorded: a history store that cannot take the recording refuses the terminal. */
+  private async beginRecording(recordings: RecordingStore, recording: Recording): Promise<TerminalRecording> {
+    await recordings.begin(recording).catch(() => {
+      throw new AppError('STORE_UNAVAILABLE', 'The history store cannot record a terminal right now, so none was opened');
+    });
+    return new TerminalRecording(recordings, recording.id, recording.startedAt.getTime());
   }
 
   /** Opens in progress: an owner's, or everyone's. */
@@ -341,7 +346,7 @@ export class TerminalService {
     const text = parseInput(terminalData, data);
     const bytes = Buffer.from(text, 'utf8');
     session.process.write(bytes);
-    session.recording.append('i', text, typist).catch((error: AppError) => session.fail(error));
+    session.recording?.append('i', text, typist).catch((error: AppError) => session.fail(error));
     session.typed.set(typist, (session.typed.get(typist) ?? 0) + bytes.length);
     session.touch();
   }
@@ -351,7 +356,7 @@ export class TerminalService {
     const next = parseInput(terminalSize, size);
     await this.pool.write.run(() => session.process.resize(next));
     session.size = next;
-    session.recording.append('r', `${next.cols}x${next.rows}`).catch((error: AppError) => session.fail(error));
+    session.recording?.append('r', `${next.cols}x${next.rows}`).catch((error: AppError) => session.fail(error));
     session.touch();
     return session.model;
   }
