@@ -8,6 +8,8 @@ export const log = (message: string) => process.stderr.write(`[bench] ${message}
 
 export interface BenchContext {
   server: ServerProcess;
+  /** Another server like `server`, with these settings on top, for a scenario to compare with; the scenario stops it. */
+  startServer(env: Record<string, string>): Promise<ServerProcess>;
   /** The bench's own engine client, for the baselines. */
   docker: Docker;
   fixtures: Fixtures;

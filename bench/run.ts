@@ -18,6 +18,7 @@ import { DockerEngine } from '../src/engine/docker/engine.js';
 import { graphqlRequest } from './clients.js';
 import { log, type BenchContext, type Scenario } from './context.js';
 import { Fixtures } from './fixtures.js';
+import { recordedTerminal, storedExecutions } from './history.js';
 import { overload } from './overload.js';
 import { notAvailable, toMarkdown, verdict, type Environment, type LogSource, type ScenarioResult } from './report.js';
 import { concurrentExecs, execTrue, listContainers, logsTail } from './requests.js';
@@ -31,7 +32,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const engineName = process.env.PODGRAPH_ENGINE ?? 'podman';
 const logSource: LogSource = process.argv.includes('--log-source=api') ? 'api' : 'files';
 
-const SCENARIOS: Scenario[] = [listContainers, logsTail, execTrue, concurrentExecs, logThroughput, fanOutScenario, slowSubscriber, terminalEcho, overload];
+const SCENARIOS: Scenario[] = [listContainers, logsTail, execTrue, concurrentExecs, logThroughput, fanOutScenario, slowSubscriber, terminalEcho, recordedTerminal, storedExecutions, overload];
 const TSX_SERVER = ['--import', 'tsx', path.join(root, 'src/main.ts')];
 const MiB = 1024 * 1024;
 
@@ -136,9 +137,10 @@ async function main(): Promise<void> {
   process.once('uncaughtException', crashed);
   try {
     const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench/profiles')}`] : [];
-    server = await startServer([...profile, ...TSX_SERVER], { DOCKER_HOST: dockerHost, READ_LOG_FILES: String(logSource === 'files') });
+    const settings = { DOCKER_HOST: dockerHost, READ_LOG_FILES: String(logSource === 'files') };
+    server = await startServer([...profile, ...TSX_SERVER], settings);
     const fields = await schemaFields(server.url);
-    const context: BenchContext = { server, docker, fixtures, quick };
+    const context: BenchContext = { server, docker, fixtures, quick, startServer: (env) => startServer(TSX_SERVER, { ...settings, ...env }) };
     for (const scenario of SCENARIOS.filter((s) => selected(s.name))) {
       const missing = scenario.requires.filter((field) => !fields.has(field));
       if (missing.length) {

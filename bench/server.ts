@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 export interface ServerProcess {
   url: string;
   pid: number;
+  /** Its history database's directory, its own, removed when it stops. */
+  dataDir: string;
   /** Milliseconds from spawn to the first answered GraphQL query. */
   startupMs: number;
   /** Resident set size now, in bytes. */
@@ -66,9 +68,10 @@ export async function startServer(nodeArgs: string[], env: Record<string, string
   const url = `http://127.0.0.1:${port}`;
   let output = '';
   const snapshots = mkdtempSync(path.join(os.tmpdir(), 'podgraph-bench-'));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'podgraph-bench-data-'));
   const startedAt = performance.now();
   const child = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`, ...nodeArgs], {
-    env: { ...process.env, NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },
+    env: { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir, ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -76,6 +79,7 @@ export async function startServer(nodeArgs: string[], env: Record<string, string
   const server: ServerProcess = {
     url,
     pid: child.pid!,
+    dataDir,
     startupMs: Number.NaN,
     rssBytes: () => readRssBytes(child.pid!),
     cpuSeconds: () => readCpuSeconds(child.pid!),
@@ -105,6 +109,7 @@ export async function startServer(nodeArgs: string[], env: Record<string, string
         clearTimeout(timer);
       }
       rmSync(snapshots, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   try {

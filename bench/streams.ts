@@ -437,7 +437,7 @@ export const slowSubscriber: Scenario = {
 };
 
 /** Resolves when a given character shows up in a terminal's output. */
-class EchoWatcher {
+export class EchoWatcher {
   private waiting?: { char: string; resolve: () => void };
 
   feed = (data: string) => {
