@@ -123,8 +123,7 @@ export class Recorder {
   /** Records one event: an action's outcome, or something that happens on its own (a terminal closing). */
   async record(caller: Pick<Caller, 'actor'>, kind: ActivityKind, container: ContainerMark | null, outcome: string, detail: Record<string, unknown>): Promise<void> {
     const entry: Activity = { id: randomUUID(), at: new Date(), kind, actor: caller.actor, container, outcome, detail };
-    this.announce(entry);
-    await this.activity.add(entry).catch((error: unknown) => this.unrecorded(error, `The ${kind} action`));
+    await this.publish(entry, () => this.activity.add(entry), `The ${kind} action`);
   }
 
   /**
@@ -140,14 +139,15 @@ export class Recorder {
     const container = { id: execution.containerId, name: execution.containerName, labels: execution.containerLabels };
     const detail = { executionId: execution.id, exitCode: execution.exitCode, timedOut: execution.timedOut, cancelled: execution.cancelled };
     const entry: Activity = { id: randomUUID(), at: execution.finishedAt, kind: 'EXEC_END', actor: caller.actor, container, outcome: 'ok', detail };
-    this.announce(entry);
-    await this.database.db
-      .transaction()
-      .execute(async (tx) => {
-        await this.executions.add(execution, tx);
-        await this.activity.add(entry, tx);
-      })
-      .catch((error: unknown) => this.unrecorded(error, 'The execution'));
+    await this.publish(
+      entry,
+      () =>
+        this.database.db.transaction().execute(async (tx) => {
+          await this.executions.add(execution, tx);
+          await this.activity.add(entry, tx);
+        }),
+      'The execution',
+    );
   }
 
   /** What a caller may see of the activity, live, as it is recorded. */
@@ -174,8 +174,18 @@ export class Recorder {
     for (const { caller, filter, sink } of this.followers) if (visibleIn(caller, entry.container) && matches(entry, filter)) sink.push(entry);
   }
 
-  private unrecorded(error: unknown, what: string): never {
-    this.logger.error({ err: error }, `history store: could not record: ${what}`);
+  /**
+   * Stores a record, then tells the log and the feed: a follower that reads what it heard of
+   * finds it. One the database refused is still logged and followed, and its caller told.
+   */
+  private async publish(entry: Activity, store: () => Promise<unknown>, what: string): Promise<void> {
+    const refused = await store().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    this.announce(entry);
+    if (refused === undefined) return;
+    this.logger.error({ err: refused }, `history store: could not record: ${what}`);
     throw notRecorded(what);
   }
 }

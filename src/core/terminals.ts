@@ -108,6 +108,10 @@ class TerminalSession {
   delivered: Promise<void> | undefined;
   private allDelivered: (() => void) | undefined;
 
+  /** Settles once the terminal has ended for its watchers (after its last output is recorded). */
+  readonly ended: Promise<void>;
+  private markEnded!: () => void;
+
   /** Bytes typed, by token id, for the session's audit record. */
   readonly typed = new Map<string, number>();
 
@@ -124,7 +128,9 @@ class TerminalSession {
     public size: TerminalSize,
     private readonly idleTimeoutMs: number,
     private readonly onIdle: () => void,
-  ) {}
+  ) {
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
+  }
 
   /** Called once the process runs: from now on the terminal can be idle. */
   begin(process: InteractiveProcess): void {
@@ -210,6 +216,7 @@ class TerminalSession {
   exit(end: ProcessEnd): void {
     if (this.ending) return;
     this.ending = end;
+    this.markEnded();
     clearTimeout(this.idleTimer);
     this.delivered = this.watchers.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.allDelivered = resolve));
     for (const sink of this.watchers) sink.finish(end);
@@ -365,7 +372,7 @@ export class TerminalService {
   async close(id: string): Promise<TerminalModel> {
     const session = this.require(id);
     await session.process.kill();
-    await session.process.exited;
+    await session.ended;
     return session.model;
   }
 

@@ -1,9 +1,8 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { ACTIVITY_KINDS, ACTIVITY_SHAPE } from '../core/activity.js';
 import type { Activity } from '../store/activity.js';
-import { cursorOf } from '../store/pages.js';
 import type { StreamGap } from '../streams/gap.js';
 import { builder } from './builder.js';
+import { historyConnection } from './history.js';
 import { stripNulls } from './container.js';
 import { ExecutionRef } from './execution.js';
 import { RecordingRef } from './recording.js';
@@ -72,10 +71,7 @@ builder.queryFields((t) => ({
       description: "Recorded activity the token's scope can see, newest first.",
       authScopes: { viewer: true },
       args: { filter: t.arg({ type: ActivityFilterInput, required: false }) },
-      resolve: (_, args, ctx) =>
-        resolveCursorConnection<Promise<Activity[]>>({ args, toCursor: (a) => cursorOf(ACTIVITY_SHAPE.key(a)) }, (page) =>
-          ctx.services.recorder.page(ctx, stripNulls(args.filter ?? {}), page),
-        ),
+      resolve: (_, args, ctx) => historyConnection(args, ACTIVITY_SHAPE, (page) => ctx.services.recorder.page(ctx, stripNulls(args.filter ?? {}), page)),
     },
     { name: 'ActivityConnection' },
     { name: 'ActivityEdge' },

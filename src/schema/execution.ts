@@ -1,7 +1,6 @@
 import { EXECUTION_SHAPE, type ExecEvent, type Execution } from '../core/exec.js';
-import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { cursorOf } from '../store/pages.js';
 import { builder } from './builder.js';
+import { historyConnection, newest } from './history.js';
 import { ContainerRef, KeyValueInput, pickCommand, stripNulls, toRecord } from './container.js';
 import { LogStreamEnum } from './log.js';
 import { DateTimeScalar } from './scalars.js';
@@ -73,10 +72,7 @@ builder.queryFields((t) => ({
     description: "Recorded executions the token's scope can see, newest first.",
     authScopes: { viewer: true },
     args: { filter: t.arg({ type: ExecutionFilterInput, required: false }) },
-    resolve: (_, args, ctx) =>
-      resolveCursorConnection<Promise<Execution[]>>({ args, toCursor: (e) => cursorOf(EXECUTION_SHAPE.key(e)) }, (page) =>
-        ctx.services.exec.page(ctx, stripNulls(args.filter ?? {}), page),
-      ),
+    resolve: (_, args, ctx) => historyConnection(args, EXECUTION_SHAPE, (page) => ctx.services.exec.page(ctx, stripNulls(args.filter ?? {}), page)),
   }, { name: 'ExecutionConnection' }, { name: 'ExecutionEdge' }),
 }));
 
@@ -85,8 +81,7 @@ builder.objectField(ContainerRef, 'executions', (t) =>
     type: [ExecutionRef],
     description: 'Recorded executions in this container, newest first (`executions(filter:)` pages through all).',
     args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
-    resolve: (c, { limit }, ctx) =>
-      ctx.services.exec.page(ctx, { container: c.id }, { limit: Math.max(0, Math.min(limit ?? 20, 500)), inverted: false }),
+    resolve: (c, { limit }, ctx) => ctx.services.exec.page(ctx, { container: c.id }, newest(limit)),
   }),
 );
 

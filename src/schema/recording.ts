@@ -1,8 +1,7 @@
-import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { RECORDING_SHAPE } from '../core/recordings.js';
-import { cursorOf } from '../store/pages.js';
 import type { Recording, RecordingEvent } from '../store/recordings.js';
 import { builder } from './builder.js';
+import { historyConnection, newest } from './history.js';
 import { ContainerRef, stripNulls } from './container.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -64,10 +63,7 @@ builder.queryFields((t) => ({
       description: "Terminal recordings the token's scope can see, newest first.",
       authScopes: { viewer: true },
       args: { filter: t.arg({ type: RecordingFilterInput, required: false }) },
-      resolve: (_, args, ctx) =>
-        resolveCursorConnection<Promise<Recording[]>>({ args, toCursor: (r) => cursorOf(RECORDING_SHAPE.key(r)) }, (page) =>
-          ctx.services.recordings.page(ctx, stripNulls(args.filter ?? {}), page),
-        ),
+      resolve: (_, args, ctx) => historyConnection(args, RECORDING_SHAPE, (page) => ctx.services.recordings.page(ctx, stripNulls(args.filter ?? {}), page)),
     },
     { name: 'RecordingConnection' },
     { name: 'RecordingEdge' },
@@ -79,6 +75,6 @@ builder.objectField(ContainerRef, 'recordings', (t) =>
     type: [RecordingRef],
     description: 'Terminal recordings in this container, newest first (`recordings(filter:)` pages through all).',
     args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
-    resolve: (c, { limit }, ctx) => ctx.services.recordings.page(ctx, { container: c.id }, { limit: Math.max(0, Math.min(limit ?? 20, 500)), inverted: false }),
+    resolve: (c, { limit }, ctx) => ctx.services.recordings.page(ctx, { container: c.id }, newest(limit)),
   }),
 );

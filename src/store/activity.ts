@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { HistoryDatabase } from './database.js';
-import type { Actor, ContainerMark } from './executions.js';
+import { labelsColumn, labelsOfColumn, type Actor, type ContainerMark } from './executions.js';
 import { paged, type PageArgs } from './pages.js';
 import type { ActivityRow, Tables } from './tables.js';
 
@@ -60,7 +60,7 @@ function toRow(a: Activity): ActivityRow {
     role: a.actor.role,
     container_id: a.container?.id ?? null,
     container_name: a.container?.name ?? null,
-    container_labels: a.container?.labels ? JSON.stringify(a.container.labels) : null,
+    container_labels: labelsColumn(a.container?.labels ?? null),
     outcome: a.outcome,
     detail: JSON.stringify(a.detail),
   };
@@ -75,7 +75,7 @@ function fromRow(row: ActivityRow): Activity {
     container:
       row.container_id === null
         ? null
-        : { id: row.container_id, name: row.container_name ?? '', labels: row.container_labels === null ? null : (JSON.parse(row.container_labels) as Record<string, string>) },
+        : { id: row.container_id, name: row.container_name ?? '', labels: labelsOfColumn(row.container_labels) },
     outcome: row.outcome,
     detail: JSON.parse(row.detail) as Record<string, unknown>,
   };

@@ -99,6 +99,10 @@ export class ExecutionStore {
   }
 }
 
+/** Labels as a JSON column, and back: null where they were not known. */
+export const labelsColumn = (labels: Record<string, string> | null): string | null => labels && JSON.stringify(labels);
+export const labelsOfColumn = (column: string | null): Record<string, string> | null => (column === null ? null : (JSON.parse(column) as Record<string, string>));
+
 /** A full container ID or a prefix of one that engines accept (12 or more hex digits). */
 const ID_PREFIX = /^[0-9a-f]{12,64}$/;
 
@@ -109,7 +113,7 @@ function toRow(e: Execution): ExecutionRow {
     id: e.id,
     container_id: e.containerId,
     container_name: e.containerName,
-    container_labels: e.containerLabels && JSON.stringify(e.containerLabels),
+    container_labels: labelsColumn(e.containerLabels),
     token_id: e.actor.tokenId,
     role: e.actor.role,
     exec_user: e.user,
@@ -134,7 +138,7 @@ function fromRow(row: ExecutionRow): Execution {
     id: row.id,
     containerId: row.container_id,
     containerName: row.container_name,
-    containerLabels: row.container_labels === null ? null : (JSON.parse(row.container_labels) as Record<string, string>),
+    containerLabels: labelsOfColumn(row.container_labels),
     actor: { tokenId: row.token_id, role: row.role },
     command: JSON.parse(row.argv) as string[],
     user: row.exec_user,

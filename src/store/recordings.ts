@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { HistoryDatabase } from './database.js';
-import type { Actor, ContainerMark } from './executions.js';
+import { labelsColumn, labelsOfColumn, type Actor, type ContainerMark } from './executions.js';
 import { paged, type PageArgs } from './pages.js';
 import type { RecordingEventRow, RecordingRow, Tables } from './tables.js';
 
@@ -97,7 +97,7 @@ function toRow(r: Recording): RecordingRow {
     id: r.id,
     container_id: r.container.id,
     container_name: r.container.name,
-    container_labels: r.container.labels && JSON.stringify(r.container.labels),
+    container_labels: labelsColumn(r.container.labels),
     token_id: r.actor.tokenId,
     role: r.actor.role,
     exec_user: r.user,
@@ -113,7 +113,7 @@ function toRow(r: Recording): RecordingRow {
 function fromRow(row: RecordingRow): Recording {
   return {
     id: row.id,
-    container: { id: row.container_id, name: row.container_name, labels: row.container_labels === null ? null : (JSON.parse(row.container_labels) as Record<string, string>) },
+    container: { id: row.container_id, name: row.container_name, labels: labelsOfColumn(row.container_labels) },
     actor: { tokenId: row.token_id, role: row.role },
     user: row.exec_user,
     command: row.argv === null ? null : (JSON.parse(row.argv) as string[]),

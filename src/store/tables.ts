@@ -11,14 +11,18 @@ export interface Tables {
   recording_events: RecordingEventRow;
 }
 
-export interface ExecutionRow {
-  id: string;
+/** Which container a record is about and who acted, in every table that records both. */
+interface SubjectColumns {
   container_id: string;
   container_name: string;
-  /** The container's labels when the run was recorded (JSON), so a scope can be checked after it is gone. */
+  /** The container's labels when the record was written (JSON), so a scope can be checked after it is gone. */
   container_labels: string | null;
   token_id: string;
   role: string;
+}
+
+export interface ExecutionRow extends SubjectColumns {
+  id: string;
   exec_user: string | null;
   workdir: string | null;
   /** JSON list. */
@@ -51,15 +55,10 @@ export interface ActivityRow {
   detail: string;
 }
 
-export interface RecordingRow {
+/** `token_id`: who opened the terminal. */
+export interface RecordingRow extends SubjectColumns {
   /** The terminal's id. */
   id: string;
-  container_id: string;
-  container_name: string;
-  container_labels: string | null;
-  /** Who opened the terminal. */
-  token_id: string;
-  role: string;
   exec_user: string | null;
   /** JSON list; null for the user's login shell. */
   argv: string | null;
