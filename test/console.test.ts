@@ -266,7 +266,7 @@ describe('the console, with tokens', async () => {
         await screenshot(page, 'sign-in');
 
         const asViewer = await signInAs(page, TOKENS.viewer);
-        expect(await page.getByTestId('access').innerText()).toBe('signed in: read only');
+        expect(await page.getByTestId('access').innerText()).toBe('viewer · viewer');
         expect(await page.getByRole('button', { name: /^(Create|Start|Stop|Restart|Remove)$/ }).count()).toBe(0);
         expect(await asViewer.getByRole('button').count()).toBe(0);
         await terminalTab(page, server, container);
