@@ -239,9 +239,9 @@ export const FileMeta = graphql(`
 `);
 
 export const ListDirectory = graphql(`
-  query ListDirectory($ref: String!, $path: String!) {
+  query ListDirectory($ref: String!, $path: String!, $limit: Int) {
     container(ref: $ref) {
-      directory(path: $path) {
+      directory(path: $path, limit: $limit) {
         path
         totalEntries
         truncated

@@ -124,14 +124,19 @@ describe('files', async () => {
     });
   });
 
-  it('lists at most 1,000 entries of a larger directory, and says how many it has', async () => {
+  it('lists at most 1,000 entries of a larger directory, or the limit asked for, and says how many it has', async () => {
     const c = await create(BUSYBOX_IMAGE);
-    await server.ok(Exec, { container: c.name, input: { command: 'mkdir /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1005 ]; do : > "f $i"; i=$((i+1)); done' } });
+    await server.ok(Exec, { container: c.name, input: { command: 'mkdir /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1005 ]; do : > "f $i"; i=$((i+1)); done; : > .dot' } });
     const { directory } = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/many' })).container;
-    expect(directory).toMatchObject({ totalEntries: 1005, truncated: true });
+    expect(directory).toMatchObject({ totalEntries: 1006, truncated: true });
     expect(directory.entries).toHaveLength(1000);
     expect(new Set(directory.entries.map((e) => e.name)).size).toBe(1000);
     expect(directory.entries.every((e) => /^f \d+$/.test(e.name) && e.type === 'FILE')).toBe(true);
+
+    const few = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/many', limit: 2 })).container.directory;
+    expect(few).toMatchObject({ totalEntries: 1006, truncated: true });
+    expect(few.entries.map((e) => e.name)).toEqual(['f 0', 'f 1']);
+    for (const limit of [0, 1001]) expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp', limit }), String(limit)).toBe('BAD_USER_INPUT');
   });
 
   it('lists only in a running container (CONFLICT otherwise)', async () => {

@@ -32,12 +32,13 @@ export interface FileModel extends PathInfo {
 export interface DirectoryModel {
   path: string;
   entries: Array<DirectoryEntry & PathInfo>;
-  /** How many entries the directory has; more than `entries` when it was cut at MAX_DIRECTORY_ENTRIES. */
+  /** How many entries the directory has; more than `entries` when it was cut at the limit. */
   total: number;
 }
 
 /** Entries of one directory listed at most: enough to browse, bounded in the answer's size and the engine's work. */
 export const MAX_DIRECTORY_ENTRIES = 1000;
+const directoryLimit = z.number().int().min(1).max(MAX_DIRECTORY_ENTRIES);
 
 export const writeFileInput = z.object({
   path: filePath,
@@ -110,15 +111,16 @@ export class FileService {
 
   /**
    * The entries of a directory of a running container (a symlink to one is followed): names not
-   * starting with a dot first, then those that do, each group in byte order. At most
-   * MAX_DIRECTORY_ENTRIES of them: when there are more, those not starting with a dot come first.
+   * starting with a dot first, then those that do, each group in byte order. At most `limit` of
+   * them: when there are more, those not starting with a dot come first.
    */
-  async list(caller: Caller, ref: string, dirPath: string): Promise<DirectoryModel> {
+  async list(caller: Caller, ref: string, dirPath: string, limit: number = MAX_DIRECTORY_ENTRIES): Promise<DirectoryModel> {
     const id = parseInput(containerRef, ref);
     const dir = parseInput(absolutePath, dirPath);
+    const most = parseInput(directoryLimit, limit);
     return this.pool.read.run(async (signal) => {
       const container = await this.containers.requireRunning(caller, id, signal);
-      const { entries, total } = await this.engine.listDirectory(container.id, dir, MAX_DIRECTORY_ENTRIES, signal);
+      const { entries, total } = await this.engine.listDirectory(container.id, dir, most, signal);
       const inDir = (name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
       return { path: dir, entries: entries.map((entry) => ({ ...entry, path: inDir(entry.name) })).sort(byListingOrder), total };
     });

@@ -74,11 +74,11 @@ const DirectoryRef = builder.objectRef<DirectoryModel>('Directory').implement({
     path: t.exposeString('path'),
     entries: t.field({
       type: [DirectoryEntryRef],
-      description: `Names not starting with a dot first, then those that do, each group in byte order; at most ${MAX_DIRECTORY_ENTRIES}.`,
+      description: 'Names not starting with a dot first, then those that do, each group in byte order; at most `limit`.',
       resolve: (d) => d.entries,
     }),
     totalEntries: t.exposeInt('total', { description: 'How many entries the directory has, those not listed included.' }),
-    truncated: t.boolean({ description: `Whether the directory has more entries than the ${MAX_DIRECTORY_ENTRIES} listed.`, resolve: (d) => d.total > d.entries.length }),
+    truncated: t.boolean({ description: 'Whether the directory has more entries than those listed.', resolve: (d) => d.total > d.entries.length }),
   }),
 });
 
@@ -89,8 +89,11 @@ builder.objectField(ContainerRef, 'directory', (t) =>
       'Lists a directory of a running container as root (a symlink to one is followed): operator role, like reading a file. ' +
       'NOT_FOUND when the path does not exist, BAD_USER_INPUT when it is not a directory, CONFLICT when the container is not running.',
     authScopes: { operator: true },
-    args: { path: t.arg.string({ required: true, description: 'Absolute, normalised path; "/" too.' }) },
-    resolve: (c, { path }, ctx) => ctx.services.files.list(ctx, c.id, path),
+    args: {
+      path: t.arg.string({ required: true, description: 'Absolute, normalised path; "/" too.' }),
+      limit: t.arg.int({ required: false, defaultValue: MAX_DIRECTORY_ENTRIES, description: `Entries listed at most, 1 to ${MAX_DIRECTORY_ENTRIES}.` }),
+    },
+    resolve: (c, { path, limit }, ctx) => ctx.services.files.list(ctx, c.id, path, limit ?? undefined),
   }),
 );
 
