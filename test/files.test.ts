@@ -91,14 +91,17 @@ describe('files', async () => {
       await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/with space.txt', content: 'hello', mode: '0640', owner: '1234:4321' } });
       await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/.hidden', content: '' } });
       await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/..two dots', content: 'x' } });
+      // A line break in a name must not shift the stat lines that follow the names.
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/new\nline', content: 'abc' } });
       await server.ok(Exec, { container: c.name, input: { args: ['mkdir', '/tmp/list/sub dir', '/tmp/empty'] } });
       await server.ok(Exec, { container: c.name, input: { args: ['ln', '-s', 'with space.txt', '/tmp/list/link'] } });
       await server.ok(Exec, { container: c.name, input: { args: ['ln', '-s', '/tmp/list', '/tmp/to-list'] } });
 
       const { directory } = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/list' })).container;
-      expect(directory).toMatchObject({ path: '/tmp/list', totalEntries: 5, truncated: false });
-      expect(directory.entries.map((e) => e.name)).toEqual(['link', 'sub dir', 'with space.txt', '..two dots', '.hidden']);
-      const [link, subdir, file] = directory.entries;
+      expect(directory).toMatchObject({ path: '/tmp/list', totalEntries: 6, truncated: false });
+      expect(directory.entries.map((e) => e.name)).toEqual(['link', 'new\nline', 'sub dir', 'with space.txt', '..two dots', '.hidden']);
+      const [link, withLineBreak, subdir, file] = directory.entries;
+      expect(withLineBreak).toMatchObject({ path: '/tmp/list/new\nline', type: 'FILE', size: 3 });
       expect(file).toMatchObject({ path: '/tmp/list/with space.txt', type: 'FILE', size: 5, mode: 0o640, modeOctal: '0640', uid: 1234, gid: 4321, linkTarget: null });
       expect(link).toMatchObject({ path: '/tmp/list/link', type: 'SYMLINK', size: 'with space.txt'.length, linkTarget: 'with space.txt' });
       expect(subdir).toMatchObject({ path: '/tmp/list/sub dir', type: 'DIRECTORY', mode: 0o755, uid: 0, linkTarget: null });
