@@ -129,7 +129,8 @@ describe('files', async () => {
 
   it('lists at most 1,000 entries of a larger directory, or the limit asked for, and says how many it has', async () => {
     const c = await create(BUSYBOX_IMAGE);
-    await server.ok(Exec, { container: c.name, input: { command: 'mkdir /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1005 ]; do : > "f $i"; i=$((i+1)); done; : > .dot' } });
+    const command = 'mkdir /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1005 ]; do : > "f $i"; i=$((i+1)); done; : > .dot';
+    await server.ok(Exec, { container: c.name, input: { command } });
     const { directory } = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/many' })).container;
     expect(directory).toMatchObject({ totalEntries: 1006, truncated: true });
     expect(directory.entries).toHaveLength(1000);
