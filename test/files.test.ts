@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { authTokens, codes, containerMaker, sendAs } from './auth-kit.js';
 import { AddUser, DeleteFile, Exec, FileMeta, ListDirectory, ReadFile, StopContainer, WriteFile } from './documents.js';
-import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_IMAGES } from './kit.js';
+import { BUSYBOX_IMAGE, containerFactory, DEBIAN_IMAGE, startTestServer, TEST_IMAGES } from './kit.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -146,6 +146,12 @@ describe('files', async () => {
   it('lists only in a running container (CONFLICT otherwise)', async () => {
     const c = await create(BUSYBOX_IMAGE);
     await server.ok(StopContainer, { container: c.name });
+    expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp' })).toBe('CONFLICT');
+  });
+
+  it('answers CONFLICT for a container without the stat it lists with', async () => {
+    const c = await create(DEBIAN_IMAGE);
+    await server.ok(Exec, { container: c.name, input: { args: ['rm', '/usr/bin/stat'] } });
     expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp' })).toBe('CONFLICT');
   });
 

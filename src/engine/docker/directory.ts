@@ -3,11 +3,13 @@ import { AppError, badInput, conflict, notFound } from '../../errors.js';
 import type { DirectoryEntry, DirectoryListing, FileType } from '../port.js';
 import { runExec } from './exec.js';
 
-/** The script's exit codes that say something about the path. */
+/** The script's exit codes (and the runtime's for a missing sh) that say why there is no listing. */
 const MISSING = 3;
 const NOT_A_DIRECTORY = 4;
 /** An entry went away between the listing and its stat. */
 const CHANGED = 5;
+const NO_STAT_OR_READLINK = 6;
+const NO_SHELL = 127;
 /** Listings tried before a directory that keeps changing is reported as such. */
 const ATTEMPTS = 3;
 /** Output allowed per listed entry: a name, its stat line and a symlink's target (up to PATH_MAX). */
@@ -23,6 +25,7 @@ const BYTES_PER_ENTRY = 5 * 1024;
  * name's symlink target (empty for other types), NUL-terminated.
  */
 const LIST_SCRIPT = `
+command -v stat >/dev/null && command -v readlink >/dev/null || exit ${NO_STAT_OR_READLINK}
 [ -e "$1" ] || [ -h "$1" ] || exit ${MISSING}
 [ -d "$1" ] || exit ${NOT_A_DIRECTORY}
 cd -- "$1" || exit ${MISSING}
@@ -58,6 +61,7 @@ export async function listDirectory(docker: Docker, id: string, path: string, li
     if (run.killed) throw new AppError('TIMEOUT', `Listing ${path} did not finish in time`);
     if (run.exitCode === MISSING) throw notFound(`No such directory: ${path}`);
     if (run.exitCode === NOT_A_DIRECTORY) throw badInput(`${path} is not a directory`);
+    if (run.exitCode === NO_STAT_OR_READLINK || run.exitCode === NO_SHELL) throw conflict('The container has no sh, stat or readlink to list a directory with');
     if (run.exitCode === CHANGED && attempt < ATTEMPTS) continue;
     if (run.exitCode === CHANGED) throw conflict(`${path} changed while it was listed, ${ATTEMPTS} times; list it again`);
     if (run.exitCode !== 0 || run.truncated) throw new AppError('INTERNAL', `Listing ${path} failed (exit ${run.exitCode}): ${run.stderr.trim()}`);
