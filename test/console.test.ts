@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ContainerTerminalsDocument } from '../client/index.js';
 import { authTokens, containerMaker, TOKENS } from './auth-kit.js';
 import { openBrowser, type Browser } from './browser-kit.js';
-import { ContainerQuery } from './documents.js';
+import { ContainerQuery, Exec, ReadFile, WriteFile } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, DEBIAN_IMAGE, startTestServer, type TestServer } from './kit.js';
 
 /** The console's first load parses its scripts on a loaded 2-core machine; each step after waits for the server and the engine. */
@@ -42,10 +42,10 @@ const row = (page: Page, name: string) => page.locator(`tr[data-container="${nam
 const highestTick = (text: string) => Math.max(0, ...[...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
 const terminalText = (view: Locator) => view.locator('.xterm-rows').innerText();
 
-/** Opens a container's page on its Terminal tab. */
-async function terminalTab(page: Page, server: TestServer, container: string): Promise<void> {
+/** Opens a container's page on one of its tabs. */
+async function openTab(page: Page, server: TestServer, container: string, tab: string): Promise<void> {
   await page.goto(`${server.url}/#/containers/${container}`, { timeout: LOAD_MS });
-  await page.getByRole('tab', { name: 'Terminal' }).click({ timeout: STEP_MS });
+  await page.getByRole('tab', { name: tab }).click({ timeout: STEP_MS });
 }
 
 /** Types into a terminal the way a person does: click it, then keys. */
@@ -200,13 +200,13 @@ describe('the console, with authentication off', async () => {
       const container = await create(DEBIAN_IMAGE, { name: 'console', command: 'sleep infinity' });
       const { browser, page: opener } = await openConsole(server);
       try {
-        await terminalTab(opener, server, container.name);
+        await openTab(opener, server, container.name, 'Terminal');
         await opener.getByRole('button', { name: 'Open a terminal' }).click({ timeout: STEP_MS });
         const openerView = opener.getByTestId('terminal');
         await expect.poll(() => terminalText(openerView), { timeout: STEP_MS }).toMatch(/[#$]/);
 
         const watcher = await browser.context.newPage();
-        await terminalTab(watcher, server, container.name);
+        await openTab(watcher, server, container.name, 'Terminal');
         await watcher.getByRole('button', { name: 'Join' }).click({ timeout: STEP_MS });
         const watcherView = watcher.getByTestId('terminal');
         await expect.poll(() => watcher.getByTestId('terminal-watchers').innerText(), { timeout: STEP_MS }).toBe('2 watching');
@@ -232,6 +232,94 @@ describe('the console, with authentication off', async () => {
         await expect.poll(() => terminalText(openerView), { timeout: STEP_MS }).toContain(`${rows} ${cols}`);
         await expect.poll(() => watcher.getByTestId('terminal-size').innerText(), { timeout: STEP_MS }).toBe(`${cols}×${rows}`);
         await screenshot(opener, 'terminal');
+        expect(browser.elsewhere).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    TEST_MS,
+  );
+
+  it(
+    "lists a container's executions newest first, a page at a time, each opened to its output; filters by outcome; a run through the API arrives live, with its activity",
+    async () => {
+      const container = (await create(BUSYBOX_IMAGE, { name: 'console' })).name;
+      const exec = (input: { command?: string; args?: string[] }) => server.ok(Exec, { container, input });
+      await exec({ command: 'echo before-$((1+1)); echo oops >&2; exit 3' });
+      // A page and one more.
+      for (let i = 0; i < 20; i++) await exec({ args: ['true'] });
+      const { browser, page } = await openConsole(server);
+      try {
+        await openTab(page, server, container, 'History');
+        const runs = page.getByTestId('executions').locator('li');
+        await expect.poll(() => runs.count(), { timeout: STEP_MS }).toBe(20);
+        await page.getByRole('button', { name: 'Load more' }).click({ timeout: STEP_MS });
+        await expect.poll(() => runs.count(), { timeout: STEP_MS }).toBe(21);
+        expect(await runs.last().locator('summary').innerText()).toContain('exit 3');
+
+        await exec({ args: ['echo', 'live run'] });
+        await expect.poll(() => runs.count(), { timeout: STEP_MS }).toBe(22);
+        const newest = runs.first();
+        expect(await newest.locator('summary').innerText()).toMatch(/^exit 0 .* echo 'live run'$/);
+        await newest.locator('summary').click();
+        await expect.poll(() => newest.getByTestId('stdout').innerText(), { timeout: STEP_MS }).toContain('live run');
+        const activity = page.getByTestId('activity').locator('tr[data-kind="EXEC_END"]');
+        await expect.poll(() => activity.count(), { timeout: STEP_MS }).toBe(22);
+
+        await page.getByLabel('Outcome').selectOption('failed');
+        await expect.poll(() => runs.count(), { timeout: STEP_MS }).toBe(1);
+        const failed = runs.first();
+        await failed.locator('summary').click();
+        await expect.poll(() => failed.getByTestId('stderr').innerText(), { timeout: STEP_MS }).toContain('oops');
+        expect(await failed.getByTestId('stdout').innerText()).toContain('before-2');
+        expect(await failed.innerText()).toContain('exit 3 after');
+        // A failure arrives live under this filter too, a success does not.
+        await exec({ args: ['true'] });
+        await exec({ args: ['false'] });
+        await expect.poll(() => runs.count(), { timeout: STEP_MS }).toBe(2);
+        await expect.poll(() => activity.count(), { timeout: STEP_MS }).toBe(24);
+        await screenshot(page, 'history');
+        expect(browser.elsewhere).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    TEST_MS,
+  );
+
+  it(
+    'browses to a directory and back by its breadcrumbs, shows a text file, uploads a file and downloads it byte for byte',
+    async () => {
+      const container = (await create(BUSYBOX_IMAGE, { name: 'console' })).name;
+      await server.ok(WriteFile, { container, input: { path: '/srv/lab one/notes.txt', content: 'find the flag\n' } });
+      const uploaded = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const { browser, page } = await openConsole(server);
+      try {
+        await openTab(page, server, container, 'Files');
+        const entry = (name: string) => page.getByTestId('directory').locator(`tr[data-entry="${name}"]`);
+        const path = page.getByRole('navigation', { name: 'Path' });
+        await entry('srv').getByRole('button').click({ timeout: STEP_MS });
+        await entry('lab one').getByRole('button').click({ timeout: STEP_MS });
+        await entry('notes.txt').waitFor({ timeout: STEP_MS });
+        expect(await path.getByRole('button').allInnerTexts()).toEqual(['/', 'srv', 'lab one']);
+
+        await page.getByLabel('Upload a file').setInputFiles({ name: 'upload me.bin', mimeType: 'application/octet-stream', buffer: uploaded });
+        await entry('upload me.bin').waitFor({ timeout: STEP_MS });
+        const stored = (await server.ok(ReadFile, { ref: container, path: '/srv/lab one/upload me.bin', encoding: 'BASE64' })).container.file;
+        expect(Buffer.from(stored.content, 'base64')).toEqual(uploaded);
+        const [download] = await Promise.all([
+          page.waitForEvent('download', { timeout: STEP_MS }),
+          entry('upload me.bin').getByRole('button', { name: 'Download' }).click({ timeout: STEP_MS }),
+        ]);
+        expect(download.suggestedFilename()).toBe('upload me.bin');
+        expect(readFileSync((await download.path())!)).toEqual(uploaded);
+
+        await entry('notes.txt').getByRole('button', { name: 'notes.txt', exact: true }).click({ timeout: STEP_MS });
+        await expect.poll(() => page.getByTestId('file-content').innerText(), { timeout: STEP_MS }).toContain('find the flag');
+        await screenshot(page, 'files');
+        await path.getByRole('button', { name: 'srv' }).click({ timeout: STEP_MS });
+        await entry('lab one').waitFor({ timeout: STEP_MS });
+        expect(await path.getByRole('button').allInnerTexts()).toEqual(['/', 'srv']);
         expect(browser.elsewhere).toEqual([]);
       } finally {
         await browser.close();
@@ -266,16 +354,19 @@ describe('the console, with tokens', async () => {
         await screenshot(page, 'sign-in');
 
         const asViewer = await signInAs(page, TOKENS.viewer);
-        expect(await page.getByTestId('access').innerText()).toBe('signed in: read only');
+        expect(await page.getByTestId('access').innerText()).toBe('viewer · viewer');
         expect(await page.getByRole('button', { name: /^(Create|Start|Stop|Restart|Remove)$/ }).count()).toBe(0);
         expect(await asViewer.getByRole('button').count()).toBe(0);
-        await terminalTab(page, server, container);
+        await openTab(page, server, container, 'Terminal');
         await page.getByText('No terminal is open in this container.').waitFor({ timeout: STEP_MS });
         expect(await page.getByRole('button', { name: 'Open a terminal' }).count()).toBe(0);
+        // Files are read as root: not for a viewer.
+        expect(await page.getByRole('tab', { name: 'Files' }).count()).toBe(0);
 
         await page.getByRole('button', { name: 'Sign out' }).click({ timeout: STEP_MS });
         const asOperator = await signInAs(page, TOKENS.operator);
         await asOperator.getByRole('button', { name: 'Stop' }).waitFor({ timeout: STEP_MS });
+        expect(await page.getByTestId('access').innerText()).toBe('operator · operator');
         expect(await page.getByRole('button', { name: 'Create' }).count()).toBe(1);
         expect(browser.elsewhere).toEqual([]);
       } finally {

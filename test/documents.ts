@@ -238,6 +238,30 @@ export const FileMeta = graphql(`
   }
 `);
 
+export const ListDirectory = graphql(`
+  query ListDirectory($ref: String!, $path: String!, $limit: Int) {
+    container(ref: $ref) {
+      directory(path: $path, limit: $limit) {
+        path
+        totalEntries
+        truncated
+        entries {
+          name
+          path
+          type
+          size
+          mode
+          modeOctal
+          uid
+          gid
+          modifiedAt
+          linkTarget
+        }
+      }
+    }
+  }
+`);
+
 export const DeleteFile = graphql(`
   mutation DeleteFile($container: String!, $path: String!, $recursive: Boolean) {
     deleteFile(container: $container, path: $path, recursive: $recursive)

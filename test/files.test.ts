@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AddUser, DeleteFile, Exec, FileMeta, ReadFile, StopContainer, WriteFile } from './documents.js';
-import { BUSYBOX_IMAGE, containerFactory, startTestServer, TEST_IMAGES } from './kit.js';
+import { authTokens, codes, containerMaker, sendAs } from './auth-kit.js';
+import { AddUser, DeleteFile, Exec, FileMeta, ListDirectory, ReadFile, StopContainer, WriteFile } from './documents.js';
+import { BUSYBOX_IMAGE, containerFactory, DEBIAN_IMAGE, startTestServer, TEST_IMAGES } from './kit.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -83,6 +84,77 @@ describe('files', async () => {
     });
   });
 
+  describe.each(TEST_IMAGES)('directory listings on $label', ({ image }) => {
+    it('lists names with spaces, hidden ones, a subdirectory and a symlink, with their stat; follows a symlink to a directory', async () => {
+      const c = await create(image);
+      const before = Date.now();
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/with space.txt', content: 'hello', mode: '0640', owner: '1234:4321' } });
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/.hidden', content: '' } });
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/..two dots', content: 'x' } });
+      // A line break in a name must not shift the stat lines that follow the names.
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/list/new\nline', content: 'abc' } });
+      await server.ok(Exec, { container: c.name, input: { args: ['mkdir', '/tmp/list/sub dir', '/tmp/empty'] } });
+      await server.ok(Exec, { container: c.name, input: { args: ['ln', '-s', 'with space.txt', '/tmp/list/link'] } });
+      await server.ok(Exec, { container: c.name, input: { args: ['ln', '-s', '/tmp/list', '/tmp/to-list'] } });
+
+      const { directory } = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/list' })).container;
+      expect(directory).toMatchObject({ path: '/tmp/list', totalEntries: 6, truncated: false });
+      expect(directory.entries.map((e) => e.name)).toEqual(['link', 'new\nline', 'sub dir', 'with space.txt', '..two dots', '.hidden']);
+      const [link, withLineBreak, subdir, file] = directory.entries;
+      expect(withLineBreak).toMatchObject({ path: '/tmp/list/new\nline', type: 'FILE', size: 3 });
+      expect(file).toMatchObject({ path: '/tmp/list/with space.txt', type: 'FILE', size: 5, mode: 0o640, modeOctal: '0640', uid: 1234, gid: 4321, linkTarget: null });
+      expect(link).toMatchObject({ path: '/tmp/list/link', type: 'SYMLINK', size: 'with space.txt'.length, linkTarget: 'with space.txt' });
+      expect(subdir).toMatchObject({ path: '/tmp/list/sub dir', type: 'DIRECTORY', mode: 0o755, uid: 0, linkTarget: null });
+      // Whole seconds, from the container's clock, which is the host's.
+      expect(Date.parse(file!.modifiedAt)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+      expect(Date.parse(file!.modifiedAt)).toBeLessThanOrEqual(Date.now());
+
+      const followed = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/to-list' })).container.directory;
+      expect(followed.entries.map((e) => [e.name, e.path])).toContainEqual(['sub dir', '/tmp/to-list/sub dir']);
+      expect((await server.ok(ListDirectory, { ref: c.name, path: '/tmp/empty' })).container.directory).toMatchObject({ entries: [], totalEntries: 0 });
+      const root = (await server.ok(ListDirectory, { ref: c.name, path: '/' })).container.directory;
+      expect(root.entries.find((e) => e.name === 'tmp')).toMatchObject({ path: '/tmp', type: 'DIRECTORY', mode: 0o1777 });
+    });
+
+    it('answers NOT_FOUND for a missing path, BAD_USER_INPUT for a file or a path that is not absolute and normalised', async () => {
+      const c = await create(image);
+      await server.ok(WriteFile, { container: c.name, input: { path: '/tmp/plain', content: 'x' } });
+      expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp/missing' })).toBe('NOT_FOUND');
+      expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp/plain' })).toBe('BAD_USER_INPUT');
+      for (const path of ['tmp', '/tmp/../etc', '/tmp/', '', '/tmp/nul\u0000']) {
+        expect(await server.errorCode(ListDirectory, { ref: c.name, path }), path).toBe('BAD_USER_INPUT');
+      }
+    });
+  });
+
+  it('lists at most 1,000 entries of a larger directory, or the limit asked for, and says how many it has', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    const command = 'mkdir /tmp/many && cd /tmp/many && i=0; while [ $i -lt 1005 ]; do : > "f $i"; i=$((i+1)); done; : > .dot';
+    await server.ok(Exec, { container: c.name, input: { command } });
+    const { directory } = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/many' })).container;
+    expect(directory).toMatchObject({ totalEntries: 1006, truncated: true });
+    expect(directory.entries).toHaveLength(1000);
+    expect(new Set(directory.entries.map((e) => e.name)).size).toBe(1000);
+    expect(directory.entries.every((e) => /^f \d+$/.test(e.name) && e.type === 'FILE')).toBe(true);
+
+    const few = (await server.ok(ListDirectory, { ref: c.name, path: '/tmp/many', limit: 2 })).container.directory;
+    expect(few).toMatchObject({ totalEntries: 1006, truncated: true });
+    expect(few.entries.map((e) => e.name)).toEqual(['f 0', 'f 1']);
+    for (const limit of [0, 1001]) expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp', limit }), String(limit)).toBe('BAD_USER_INPUT');
+  });
+
+  it('lists only in a running container (CONFLICT otherwise)', async () => {
+    const c = await create(BUSYBOX_IMAGE);
+    await server.ok(StopContainer, { container: c.name });
+    expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp' })).toBe('CONFLICT');
+  });
+
+  it('answers CONFLICT for a container without the stat it lists with', async () => {
+    const c = await create(DEBIAN_IMAGE);
+    await server.ok(Exec, { container: c.name, input: { args: ['rm', '/usr/bin/stat'] } });
+    expect(await server.errorCode(ListDirectory, { ref: c.name, path: '/tmp' })).toBe('CONFLICT');
+  });
+
   it('writes and reads files in a stopped container', async () => {
     const c = await create(BUSYBOX_IMAGE);
     await server.ok(StopContainer, { container: c.name });
@@ -132,5 +204,17 @@ describe('files', async () => {
     }
     const refused = await server.execute(WriteFile, { container: c.name, input: { path: '/tmp/mode', content: 'x', mode: 644 } });
     expect(refused.errors?.[0]?.message).toMatch(/"0600"/);
+  });
+});
+
+describe('directory listings with tokens', async () => {
+  const server = await startTestServer({ AUTH_TOKENS: authTokens('files') });
+  const container = (await containerMaker(server.url).createOk('operator')).name;
+
+  it('need the operator role, and see only containers in the token\'s scope', async () => {
+    const list = (token: 'operator' | 'viewer' | 'scoped') => sendAs(server.url, 'http', token, ListDirectory, { ref: container, path: '/tmp' });
+    expect((await list('operator')).data?.container.directory.path).toBe('/tmp');
+    expect(codes(await list('viewer'))).toEqual(['FORBIDDEN']);
+    expect(codes(await list('scoped'))).toEqual(['NOT_FOUND']);
   });
 });

@@ -52,7 +52,7 @@ export function App() {
         </a>
         <span class="engine">{session.engine}</span>
         <span class="who" data-testid="access">
-          {session.open ? 'authentication off' : session.canAct ? 'signed in' : 'signed in: read only'}
+          {session.open ? 'authentication off' : `${session.tokenId} · ${session.role}${session.scoped ? ' · scoped' : ''}`}
         </span>
         {!session.open && <button onClick={session.signOut}>Sign out</button>}
       </header>

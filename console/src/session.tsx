@@ -1,13 +1,19 @@
-import { HealthDocument, RoleProbeDocument } from 'podgraph/client';
+import { HealthDocument, WhoamiDocument } from 'podgraph/client';
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import { ApiError, connect, errorCode, type Api } from './api';
+import { connect, run, type Api } from './api';
 
 /** The browser session keeps the token until the tab closes. */
 const TOKEN_KEY = 'podgraph.token';
 
 export interface Session {
   api: Api;
+  /** The token's id ("anonymous" with authentication off). */
+  tokenId: string;
+  /** viewer, operator or admin. */
+  role: string;
+  /** Whether the token sees only some containers. */
+  scoped: boolean;
   /** Whether the token may change things (operator or admin); a viewer is offered no actions. */
   canAct: boolean;
   /** The server runs with authentication off: no token, every request acts as an admin. */
@@ -33,15 +39,15 @@ export const storedToken = () => sessionStorage.getItem(TOKEN_KEY) ?? undefined;
 export async function signIn(token: string | undefined, onSignOut: () => void): Promise<Session> {
   const api = connect(token);
   try {
-    const health = await api.client.query(HealthDocument, {}).toPromise();
-    if (health.error) throw new ApiError(health.error.graphQLErrors[0]?.message ?? health.error.message, errorCode(health.error));
-    const engine = health.data?.health.engine;
-    // The API tells no token its role; a viewer is refused the probe, any other role is not.
-    const probe = token ? await api.client.mutation(RoleProbeDocument, {}).toPromise() : undefined;
+    const [{ health }, { whoami }] = await Promise.all([run(api.client, HealthDocument, {}), run(api.client, WhoamiDocument, {})]);
+    const engine = health.engine;
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
     return {
       api,
-      canAct: errorCode(probe?.error) !== 'FORBIDDEN',
+      tokenId: whoami.tokenId,
+      role: whoami.role,
+      scoped: whoami.scoped,
+      canAct: whoami.role !== 'viewer',
       open: !token,
       engine: engine ? `${engine.name} ${engine.version}` : 'engine unavailable',
       signOut: () => {

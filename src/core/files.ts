@@ -2,18 +2,19 @@ import path from 'node:path';
 import { z } from 'zod';
 import { packEntries, readFirstEntry, type ArchiveEntry } from '../engine/archive.js';
 import type { WorkerPool } from '../engine/pool.js';
-import type { ContainerEngine } from '../engine/port.js';
+import type { ContainerEngine, DirectoryEntry, FileType } from '../engine/port.js';
 import { AppError, badInput, conflict, noSuchAccount, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { Recorder } from './activity.js';
 import type { Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
+import { absolutePath, containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
 
-export type FileType = 'FILE' | 'DIRECTORY' | 'SYMLINK' | 'OTHER';
+export type { FileType };
 
-export interface FileModel {
+/** What the stat of a path says. */
+export interface PathInfo {
   path: string;
   type: FileType;
   size: number;
@@ -22,8 +23,22 @@ export interface FileModel {
   gid: number;
   modifiedAt: Date;
   linkTarget: string | null;
+}
+
+export interface FileModel extends PathInfo {
   content: Buffer;
 }
+
+export interface DirectoryModel {
+  path: string;
+  entries: Array<DirectoryEntry & PathInfo>;
+  /** How many entries the directory has; more than `entries` when it was cut at the limit. */
+  total: number;
+}
+
+/** Entries of one directory listed at most: enough to browse, bounded in the answer's size and the engine's work. */
+export const MAX_DIRECTORY_ENTRIES = 1000;
+const directoryLimit = z.number().int().min(1).max(MAX_DIRECTORY_ENTRIES);
 
 export const writeFileInput = z.object({
   path: filePath,
@@ -92,6 +107,23 @@ export class FileService {
       linkTarget: entry.linkname,
       content: entry.content,
     };
+  }
+
+  /**
+   * The entries of a directory of a running container (a symlink to one is followed): names not
+   * starting with a dot first, then those that do, each group in byte order. At most `limit` of
+   * them: when there are more, those not starting with a dot come first.
+   */
+  async list(caller: Caller, ref: string, dirPath: string, limit: number = MAX_DIRECTORY_ENTRIES): Promise<DirectoryModel> {
+    const id = parseInput(containerRef, ref);
+    const dir = parseInput(absolutePath, dirPath);
+    const most = parseInput(directoryLimit, limit);
+    return this.pool.read.run(async (signal) => {
+      const container = await this.containers.requireRunning(caller, id, signal);
+      const { entries, total } = await this.engine.listDirectory(container.id, dir, most, signal);
+      const inDir = (name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+      return { path: dir, entries: entries.map((entry) => ({ ...entry, path: inDir(entry.name) })).sort(byListingOrder), total };
+    });
   }
 
   /** Reads a text file, or returns '' when it does not exist (for optional account files). */
@@ -209,6 +241,12 @@ export class FileService {
     }
     return { uid, gid: gid ?? uid };
   }
+}
+
+/** Names not starting with a dot first, as the listing shell expands them (engine/docker/directory.ts), each group in byte order. */
+function byListingOrder(a: DirectoryEntry, b: DirectoryEntry): number {
+  const hidden = Number(a.name.startsWith('.')) - Number(b.name.startsWith('.'));
+  return hidden || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
 }
 
 /** The engines report Go file modes: the directory flag is the top bit, or S_IFDIR on Podman. */

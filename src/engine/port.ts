@@ -90,6 +90,29 @@ export interface PathStat {
   linkTarget: string;
 }
 
+export type FileType = 'FILE' | 'DIRECTORY' | 'SYMLINK' | 'OTHER';
+
+/** One entry of a directory, as lstat sees it (a symlink is itself, not its target). */
+export interface DirectoryEntry {
+  name: string;
+  type: FileType;
+  /** In bytes; a symlink's is its target's length. */
+  size: number;
+  /** Permission bits only. */
+  mode: number;
+  uid: number;
+  gid: number;
+  modifiedAt: Date;
+  linkTarget: string | null;
+}
+
+export interface DirectoryListing {
+  /** At most the limit asked for, in no particular order. */
+  entries: DirectoryEntry[];
+  /** How many entries the directory has, the unlisted ones included. */
+  total: number;
+}
+
 export interface TerminalSize {
   cols: number;
   rows: number;
@@ -210,6 +233,7 @@ export interface StatsSample {
  * - `statPath`, `getArchive`, `putArchive`: there is no archive API. As `kubectl cp` does,
  *   files go through exec: `tar cf - PATH` out, `tar xf - -C DIR` in with the archive on stdin,
  *   `stat` for a path's stat; an image without tar cannot have files read or written.
+ *   `listDirectory` runs the same script through exec as the Docker adapter does.
  * - `readLogs`, `followLogs`: pods/log with timestamps, tailLines, sinceSeconds and follow. It
  *   does not separate stdout from stderr: every line would be stdout, unless the node's log
  *   files (CRI format, which engine/logfile.ts reads) are readable on this host.
@@ -270,6 +294,12 @@ export interface ContainerEngine {
   getArchive(id: string, path: string, signal?: AbortSignal): Promise<Readable>;
   /** Extracts a tar archive into the directory `dir` inside the container. */
   putArchive(id: string, dir: string, tar: Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * Up to `limit` entries of a directory of a running container (a symlink to one is followed),
+   * with the count of all. NOT_FOUND when the path does not exist, BAD_USER_INPUT when it is
+   * not a directory.
+   */
+  listDirectory(id: string, path: string, limit: number, signal?: AbortSignal): Promise<DirectoryListing>;
 
   /** Log lines up to now (both streams, with timestamps). `tty`: the container has a terminal. */
   readLogs(id: string, tty: boolean, window: LogReadWindow, signal?: AbortSignal): Promise<StampedLine[]>;

@@ -1,4 +1,4 @@
-import type { FileModel } from '../core/files.js';
+import { MAX_DIRECTORY_ENTRIES, type DirectoryModel, type FileModel, type PathInfo } from '../core/files.js';
 import { badInput } from '../errors.js';
 import { builder } from './builder.js';
 import { ContainerRef, stripNulls } from './container.js';
@@ -18,8 +18,9 @@ function isUtf8(content: Buffer): boolean {
   }
 }
 
-export const FileRef = builder.objectRef<FileModel>('File').implement({
-  description: 'A path inside a container.',
+/** What File and DirectoryEntry both tell of a path. */
+const FileInfoRef = builder.interfaceRef<PathInfo>('FileInfo').implement({
+  description: "A path's type, size, permissions, owner and modification time, as its stat says (a symlink is itself).",
   fields: (t) => ({
     path: t.exposeString('path'),
     type: t.field({ type: FileTypeEnum, resolve: (f) => f.type }),
@@ -30,6 +31,13 @@ export const FileRef = builder.objectRef<FileModel>('File').implement({
     gid: t.exposeInt('gid'),
     modifiedAt: t.field({ type: DateTimeScalar, resolve: (f) => f.modifiedAt }),
     linkTarget: t.exposeString('linkTarget', { nullable: true }),
+  }),
+});
+
+export const FileRef = builder.objectRef<FileModel>('File').implement({
+  description: 'A path inside a container.',
+  interfaces: [FileInfoRef],
+  fields: (t) => ({
     isText: t.boolean({ description: 'Whether the content is valid UTF-8.', resolve: (f) => isUtf8(f.content) }),
     content: t.string({
       description: 'UTF8 fails for content that is not valid UTF-8; ask for BASE64 then.',
@@ -51,6 +59,41 @@ builder.objectField(ContainerRef, 'file', (t) =>
     authScopes: { operator: true },
     args: { path: t.arg.string({ required: true, description: 'Absolute, normalised path.' }) },
     resolve: (c, { path }, ctx) => ctx.services.files.read(c.id, path),
+  }),
+);
+
+const DirectoryEntryRef = builder.objectRef<DirectoryModel['entries'][number]>('DirectoryEntry').implement({
+  description: 'One entry of a directory.',
+  interfaces: [FileInfoRef],
+  fields: (t) => ({ name: t.exposeString('name', { description: 'Its name in the directory; path is the full one.' }) }),
+});
+
+const DirectoryRef = builder.objectRef<DirectoryModel>('Directory').implement({
+  description: 'A directory inside a container, listed.',
+  fields: (t) => ({
+    path: t.exposeString('path'),
+    entries: t.field({
+      type: [DirectoryEntryRef],
+      description: 'Names not starting with a dot first, then those that do, each group in byte order; at most `limit`.',
+      resolve: (d) => d.entries,
+    }),
+    totalEntries: t.exposeInt('total', { description: 'How many entries the directory has, those not listed included.' }),
+    truncated: t.boolean({ description: 'Whether the directory has more entries than those listed.', resolve: (d) => d.total > d.entries.length }),
+  }),
+});
+
+builder.objectField(ContainerRef, 'directory', (t) =>
+  t.field({
+    type: DirectoryRef,
+    description:
+      'Lists a directory of a running container as root (a symlink to one is followed): operator role, like reading a file. ' +
+      'NOT_FOUND when the path does not exist, BAD_USER_INPUT when it is not a directory, CONFLICT when the container is not running.',
+    authScopes: { operator: true },
+    args: {
+      path: t.arg.string({ required: true, description: 'Absolute, normalised path; "/" too.' }),
+      limit: t.arg.int({ required: false, defaultValue: MAX_DIRECTORY_ENTRIES, description: `Entries listed at most, 1 to ${MAX_DIRECTORY_ENTRIES}.` }),
+    },
+    resolve: (c, { path, limit }, ctx) => ctx.services.files.list(ctx, c.id, path, limit ?? undefined),
   }),
 );
 

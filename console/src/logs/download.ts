@@ -1,6 +1,7 @@
 import type { Client } from '@urql/core';
 import { FollowLogsDocument, LastLogLineDocument } from 'podgraph/client';
 import { run } from '../api';
+import { saveAs } from '../save';
 
 /** The start of the history: `since` this reads every line the engine keeps, up to the server's MAX_LOG_TAIL. */
 const BEGINNING = '1970-01-01T00:00:00.000Z';
@@ -31,10 +32,5 @@ export async function downloadWholeLog(client: Client, container: string): Promi
   }
   // A history longer than the server's MAX_LOG_TAIL starts with a gap the API cannot fill from the start.
   const head = skipped > 0 ? [`(the first ${skipped} lines are beyond what the server reads at once: MAX_LOG_TAIL)`] : [];
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([[...head, ...lines].join('\n') + '\n'], { type: 'text/plain' }));
-  link.download = `${container}.log`;
-  link.click();
-  // Revoked at once, the URL could be gone before the browser has read it.
-  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  saveAs(new Blob([[...head, ...lines].join('\n') + '\n'], { type: 'text/plain' }), `${container}.log`);
 }

@@ -1,16 +1,19 @@
 import { ContainerDocument, type ContainerQuery } from 'podgraph/client';
 import { useEffect, useState } from 'preact/hooks';
 import { run } from '../api';
+import { Files } from '../files/files';
+import { History } from '../history/history';
 import { LogView } from '../logs/log-view';
 import { containersHref } from '../routes';
 import { useSession } from '../session';
 import { Terminals } from '../terminal/terminals';
 
-type Tab = 'logs' | 'terminal';
+const TABS = { logs: 'Logs', terminal: 'Terminal', history: 'History', files: 'Files' } as const;
+type Tab = keyof typeof TABS;
 
-/** One container: its log, live, and its shared terminals. */
+/** One container: its log, live, its shared terminals, its history and (not for a viewer: files are read as root) its files. */
 export function ContainerPage({ name }: { name: string }) {
-  const { api } = useSession();
+  const { api, canAct } = useSession();
   const [container, setContainer] = useState<ContainerQuery['container'] | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [tab, setTab] = useState<Tab>('logs');
@@ -34,13 +37,18 @@ export function ContainerPage({ name }: { name: string }) {
       </nav>
       {problem && <p class="error">{problem}</p>}
       <div class="tabs" role="tablist">
-        {(['logs', 'terminal'] as const).map((each) => (
-          <button role="tab" aria-selected={tab === each} onClick={() => setTab(each)}>
-            {each === 'logs' ? 'Logs' : 'Terminal'}
-          </button>
-        ))}
+        {(Object.keys(TABS) as Tab[])
+          .filter((each) => canAct || each !== 'files')
+          .map((each) => (
+            <button role="tab" aria-selected={tab === each} onClick={() => setTab(each)}>
+              {TABS[each]}
+            </button>
+          ))}
       </div>
-      {tab === 'logs' ? <LogView container={name} /> : <Terminals container={name} />}
+      {tab === 'logs' && <LogView container={name} />}
+      {tab === 'terminal' && <Terminals container={name} />}
+      {tab === 'history' && <History container={name} />}
+      {tab === 'files' && <Files container={name} />}
     </section>
   );
 }

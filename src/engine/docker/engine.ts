@@ -6,6 +6,7 @@ import { isContainerIdRef, isFullContainerId, type ContainerModel } from '../con
 import type {
   ContainerEngine,
   ContainerSpec,
+  DirectoryListing,
   EngineEvent,
   EngineInfo,
   ExecOutcome,
@@ -22,6 +23,7 @@ import type {
 } from '../port.js';
 import { callEngine } from './call.js';
 import { fromInspect, fromSummary, toCreateOptions } from './container-model.js';
+import { listDirectory } from './directory.js';
 import { killMarked, runExec } from './exec.js';
 import { frameReader } from './frames.js';
 import { DockerProcess } from './interactive.js';
@@ -292,5 +294,9 @@ export class DockerEngine implements ContainerEngine {
   /** Extracts a tar archive into the directory `dir` inside the container. */
   async putArchive(id: string, dir: string, tar: Buffer, signal?: AbortSignal): Promise<void> {
     await callEngine(() => this.docker.getContainer(id).putArchive(tar, { path: dir, abortSignal: signal } as { path: string }));
+  }
+
+  listDirectory(id: string, path: string, limit: number, signal?: AbortSignal): Promise<DirectoryListing> {
+    return listDirectory(this.docker, id, path, limit, signal);
   }
 }
