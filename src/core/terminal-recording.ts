@@ -42,8 +42,9 @@ export class TerminalRecording {
     return this.filling;
   }
 
-  /** Resolves once everything appended so far is written (or failed). */
-  flushed(): Promise<void> {
-    return this.written;
+  /** Once everything appended is written, notes when the terminal ended (a recording whose end could not be stored reads as still running). */
+  async end(exitCode: number | null): Promise<void> {
+    await this.written;
+    await this.store.end(this.id, new Date(), exitCode).catch(() => undefined);
   }
 }

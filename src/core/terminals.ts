@@ -286,11 +286,10 @@ export class TerminalService {
       }));
       this.sessions.set(session.id, session);
       void session.process.exited.then(async (end) => {
-        // The exit comes after the last output, once that is recorded.
-        await session.recording?.flushed();
-        session.exit(end);
+        // The exit comes after the last output, once that and the recording's end are stored.
         const exitCode = end.kind === 'exited' ? end.exitCode : null;
-        await this.recordings?.end(session.id, new Date(), exitCode).catch(() => undefined);
+        await session.recording?.end(exitCode);
+        session.exit(end);
         // One record per terminal, when it ends: who opened it and how much each token typed.
         const detail = {
           terminal: session.id,
