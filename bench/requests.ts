@@ -83,12 +83,15 @@ export const concurrentExecs: Scenario = {
   async run(context) {
     const containers = await Promise.all(Array.from({ length: 10 }, () => context.fixtures.create('concurrent', BUSYBOX_IMAGE)));
     const errors = { podgraph: 0, baseline: 0 };
+    /** What the errors said, each once, so a missed row tells why. */
+    const reasons = new Set<string>();
     const batch = (side: keyof typeof errors, one: typeof execThroughEngine) => () =>
       timed(() =>
         Promise.all(
           Array.from({ length: 50 }, (_, index) =>
-            one(context, containers[index % 10]!).catch(() => {
+            one(context, containers[index % 10]!).catch((error: Error) => {
               errors[side]++;
+              reasons.add(`${side}: ${error.message.slice(0, 200)}`);
             }),
           ),
         ),
@@ -105,7 +108,9 @@ export const concurrentExecs: Scenario = {
         ratio: ratio(result.ratio),
         target: this.target,
         verdict: verdict(result.ratio <= 1.1 && errors.podgraph === 0),
-        note: `50 \`exec\` mutations sent at once (the server runs MAX_WORKERS, 10 by default, at a time) against 50 dockerode execs at once, ${result.podgraph.n} batches each (errors counted over warm-up too).`,
+        note:
+          `50 \`exec\` mutations sent at once (the server runs MAX_WORKERS, 10 by default, at a time) against 50 dockerode execs at once, ${result.podgraph.n} batches each (errors counted over warm-up too).` +
+          (reasons.size ? ` Errors: ${[...reasons].join('; ')}.` : ''),
         figures: { ...result, errors },
       },
     ];
