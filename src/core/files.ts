@@ -13,16 +13,9 @@ import { absolutePath, containerRef, fileMode, filePath, idsAtMost, parseInput }
 
 export type { FileType };
 
-/** What the stat of a path says. */
-export interface PathInfo {
+/** What the stat of a path says: a directory entry's stat, named by its whole path. */
+export interface PathInfo extends Omit<DirectoryEntry, 'name'> {
   path: string;
-  type: FileType;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  modifiedAt: Date;
-  linkTarget: string | null;
 }
 
 export interface FileModel extends PathInfo {
