@@ -135,8 +135,8 @@ class EngineLogSource implements LogSource {
     if (since) return this.readLines({ since: Math.floor(since.getTime() / 1000) });
     const recent = await this.readLines({ tail: tail + 1 });
     if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent.slice(-tail);
-    // The tail took the whole log: read it all again without one, numbered from its very start.
-    if (recent.length <= tail) return this.readLines({});
+    // Also when the tail took the whole log: a read without a window can number a line logged in
+    // pieces otherwise than the live stream does, which then delivers that line a second time.
     const fromSecondStart = await this.readLines({ since: Number(recent[0]!.position.nanos / NANOS_PER_SECOND) });
     return fromSecondStart.slice(-tail);
   }
