@@ -31,7 +31,7 @@ export const ACTIVITY_KINDS = [
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 /** The history could not take a record: the action was done, and the client is told it is not recorded. */
-export const notRecorded = (what: string) =>
+const notRecorded = (what: string) =>
   new AppError('STORE_UNAVAILABLE', `${what} was done, but the history store could not record it; it is in the server's log`);
 
 /** Marks which container an action turned out to be about, once the service has resolved it. */
@@ -39,7 +39,7 @@ export type About = <C extends ContainerModel | ContainerMark>(container: C) => 
 
 const containerList = z.array(containerRef).max(1000);
 
-export const activityFilter = z.object({
+const activityFilter = z.object({
   containers: containerList.optional(),
   kinds: z.array(z.enum(ACTIVITY_KINDS)).max(ACTIVITY_KINDS.length).optional(),
   caller: z.string().min(1).max(128).optional(),
@@ -48,7 +48,7 @@ export const activityFilter = z.object({
 });
 
 /** A live activity subscriber's filter, checked against each record as it happens. */
-export const feedFilter = z.object({
+const feedFilter = z.object({
   containers: containerList.optional(),
   labels: labelSelectors.optional(),
   kinds: z.array(z.enum(ACTIVITY_KINDS)).max(ACTIVITY_KINDS.length).optional(),

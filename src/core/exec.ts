@@ -35,7 +35,7 @@ export const execStreamInput = execInput.omit({ stdin: true, timeoutSeconds: tru
 });
 export type ExecStreamInput = z.input<typeof execStreamInput>;
 
-export const executionFilter = z.object({
+const executionFilter = z.object({
   container: containerRef.optional(),
   caller: z.string().min(1).max(128).optional(),
   user: processUser.optional(),

@@ -6,7 +6,7 @@ import { readable, visibleIn, visiblePage, type RecordShape } from './history.js
 import type { Caller } from './caller.js';
 import { containerRef, parseInput } from './validation.js';
 
-export const recordingFilter = z.object({
+const recordingFilter = z.object({
   container: containerRef.optional(),
   caller: z.string().min(1).max(128).optional(),
   since: z.date().optional(),
@@ -19,6 +19,9 @@ export const RECORDING_SHAPE: RecordShape<Recording> = { container: (r) => r.con
 
 /** The terminal recordings a caller may see: those of its containers, also once they are gone. */
 export class RecordingService {
+  /** A recording's events, read once for all the fields of one answer that need them (cast, inputs). */
+  private readonly eventsOf = new WeakMap<Recording, Promise<RecordingEvent[]>>();
+
   constructor(private readonly store: RecordingStore) {}
 
   async find(caller: Caller, id: string): Promise<Recording> {
@@ -34,7 +37,12 @@ export class RecordingService {
 
   /** What happened in the terminal, in order; the caller must be allowed to see the recording. */
   async events(recording: Recording): Promise<RecordingEvent[]> {
-    return readable(() => this.store.events(recording.id));
+    let events = this.eventsOf.get(recording);
+    if (!events) {
+      events = readable(() => this.store.events(recording.id));
+      this.eventsOf.set(recording, events);
+    }
+    return events;
   }
 
   /** The recording as asciicast v2 (what asciinema's players read). */
@@ -47,7 +55,7 @@ export class RecordingService {
  * asciicast v2: a JSON header line, then one `[seconds, code, data]` line per event, where the
  * code is `o` (output), `i` (input) or `r` (resize to `COLSxROWS`).
  */
-export function toAsciicast(recording: Recording, events: RecordingEvent[]): string {
+function toAsciicast(recording: Recording, events: RecordingEvent[]): string {
   const header = {
     version: 2,
     width: recording.cols,

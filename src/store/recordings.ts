@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely';
 import type { HistoryDatabase } from './database.js';
 import { labelsColumn, labelsOfColumn, type Actor, type ContainerMark } from './executions.js';
 import { paged, type PageArgs } from './pages.js';
-import type { RecordingEventRow, RecordingRow, Tables } from './tables.js';
+import type { RecordingEventRow, RecordingRow } from './tables.js';
 
 /** A terminal session as recorded: who opened it where, its size, when it started and ended. */
 export interface Recording {
@@ -55,8 +54,8 @@ export class RecordingStore {
     });
   }
 
-  async end(id: string, endedAt: Date, exitCode: number | null, db: Kysely<Tables> = this.database.db): Promise<void> {
-    await db.updateTable('recordings').set({ ended_at: endedAt.toISOString(), exit_code: exitCode }).where('id', '=', id).execute();
+  async end(id: string, endedAt: Date, exitCode: number | null): Promise<void> {
+    await this.database.db.updateTable('recordings').set({ ended_at: endedAt.toISOString(), exit_code: exitCode }).where('id', '=', id).execute();
   }
 
   async get(id: string): Promise<Recording | undefined> {
