@@ -48,7 +48,7 @@ export function createApp(config: Config, logger: Logger): App {
   // The index's event stream and its calls, one at a time (core/container-index.ts).
   const indexEngine = config.containerIndex ? new DockerEngine(createDockerClient(engineAddress, { keptConnections: 2 })) : undefined;
   const services = createServices(engine, config, engineAddress.url.startsWith('unix:'), logger, indexEngine);
-  const authenticator = new Authenticator(config.tokens);
+  const authenticator = new Authenticator(config.tokens, services.labs.tokens);
   const rateLimiter = new RateLimiter(config.rateLimit.burst, config.rateLimit.perSecond);
   const watchRateLimiter = new RateLimiter(config.watchRateLimit.burst, config.watchRateLimit.perSecond);
   const metrics = createMetrics(services, () => ({ tcp: sockets.size, ws: ws.wsServer.clients.size }), authenticator);
@@ -94,6 +94,7 @@ export function createApp(config: Config, logger: Logger): App {
     start: async () => {
       await services.database.open();
       services.retention.start();
+      await services.labs.start();
       return new Promise((resolve, reject) => {
         services.containerIndex?.start();
         server.once('error', reject);
@@ -115,6 +116,7 @@ export function createApp(config: Config, logger: Logger): App {
       // in flight may finish meanwhile, up to the reserve.
       services.pool.refuseNew();
       services.streams.close();
+      const labsStopped = services.labs.stop();
       const streamsEnded = Promise.all([services.terminals.closeAll(), services.exec.closeStreams()]);
       await Promise.race([Promise.all([streamsEnded, services.pool.drain(stopAt - Date.now())]), until(stopAt)]);
 
@@ -135,6 +137,7 @@ export function createApp(config: Config, logger: Logger): App {
       await Promise.race([wsClosed, until(deadline)]);
       for (const socket of sockets) socket.destroy();
       await Promise.all([wsClosed, closed]);
+      await labsStopped;
       await services.retention.stop();
       await services.database.close();
     },

@@ -85,6 +85,9 @@ export const envSchema = z.object({
   HISTORY_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HISTORY_MAX_EXECUTIONS: integer(1000, 1_000_000_000).default(1_000_000),
   RECORD_TERMINALS: booleanFlag.default(true),
+  MAX_LAB_STUDENTS: integer(1, 100_000).default(200),
+  MAX_LAB_CONTAINERS: integer(1, 1_000_000).default(1000),
+  LAB_GRACE_PERIOD: integer(0, 30 * 24 * 3600).default(3600),
   AUTH_TOKENS: z.string().optional(),
   AUTH_TOKENS_FILE: z.string().optional(),
   CORS_ORIGINS: commaList(z.url({ protocol: /^https?$/ })).default([]),
@@ -161,6 +164,12 @@ export const CONFIG_TABLES: Record<'server' | 'security', ConfigRow[]> = {
       defaults: '`true`',
       meaning: "record every terminal's output, input and resizes in the history (`false`: terminals are not recorded, and run while the history store is down)",
     },
+    {
+      variables: '`MAX_LAB_STUDENTS` / `MAX_LAB_CONTAINERS`',
+      defaults: '`200` / `1000`',
+      meaning: 'students in one lab, and in all labs together (one container each); asking for more is `BAD_USER_INPUT` before anything is created',
+    },
+    { variables: '`LAB_GRACE_PERIOD`', defaults: '`3600`', meaning: "seconds an expired lab's stopped containers are kept (for a late `extendLab`) before the lab is removed" },
     { variables: '`MAX_TERMINALS`', defaults: '`50`', meaning: 'interactive terminals running at once; one more is a `CONFLICT`' },
     { variables: '`TERMINAL_IDLE_TIMEOUT`', defaults: '`900`', meaning: 'seconds a terminal may go with no watcher and no input before it is closed' },
   ],
@@ -274,6 +283,8 @@ export interface Config {
   history: { retentionMs: number; maxExecutions: number };
   /** Whether terminals are recorded as they happen. */
   recordTerminals: boolean;
+  /** Quotas of labs, and how long an expired lab's stopped containers are kept. */
+  labs: { maxStudents: number; maxStudentsTotal: number; gracePeriodMs: number };
   /** Configured tokens, hashed; empty means authentication is off (loopback only). */
   tokens: TokenRecord[];
   corsOrigins: string[];
@@ -336,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     store: { dataDir: path.resolve(e.DATA_DIR ?? DEFAULT_DATA_DIR), databaseUrl: e.DATABASE_URL },
     history: { retentionMs: e.HISTORY_RETENTION_DAYS * 24 * 3600 * 1000, maxExecutions: e.HISTORY_MAX_EXECUTIONS },
     recordTerminals: e.RECORD_TERMINALS,
+    labs: { maxStudents: e.MAX_LAB_STUDENTS, maxStudentsTotal: e.MAX_LAB_CONTAINERS, gracePeriodMs: e.LAB_GRACE_PERIOD * 1000 },
     tokens,
     corsOrigins: e.CORS_ORIGINS,
     // The name the server listens on is one its clients reach it by.

@@ -6,9 +6,9 @@ import { ZodError } from 'zod';
  */
 export const ERROR_CODES = {
   BAD_USER_INPUT: { status: 400, meaning: 'A missing, malformed or out-of-range argument.' },
-  UNAUTHENTICATED: { status: 401, meaning: 'No token, or a token that is not configured.' },
+  UNAUTHENTICATED: { status: 401, meaning: "No token, or a token that is not configured; a student's token that was revoked or whose lab has expired." },
   FORBIDDEN: { status: 403, meaning: "The token's role, or the container policy, does not allow this." },
-  NOT_FOUND: { status: 404, meaning: 'No such container, image, user or file.' },
+  NOT_FOUND: { status: 404, meaning: 'No such container, image, user, file, lab, lab template, student or token.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The REST path exists but not with this HTTP method.' },
   NOT_ACCEPTABLE: { status: 406, meaning: 'The Accept header allows no answer this request can have (a subscription over HTTP needs text/event-stream).' },
   TIMEOUT: { status: 408, meaning: 'The operation did not finish within its time bound; its work was stopped.' },

@@ -65,9 +65,15 @@ function createWatch<T>(): { watch: Watch<T>; next(event: T): void; fail(errors:
   };
 }
 
-/** A graphql-ws client for the test server, connected until `dispose()`. */
-export function wsClient(server: Pick<TestServer, 'url'>): Client {
-  return createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+/** A graphql-ws client for the test server, connected (as `token`, if given) until `dispose()`. */
+export function wsClient(server: Pick<TestServer, 'url'>, token?: string): Client {
+  return createClient({
+    url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : undefined,
+  });
 }
 
 /** Subscribes over graphql-ws; every `next` payload's data is one event. */

@@ -10,6 +10,8 @@ export interface Principal {
   tokenId: string;
   role: Role;
   scope: ContainerScope | null;
+  /** A student's token, minted for one lab: it works on that student's containers and creates none. */
+  student?: { lab: string; id: string };
 }
 
 /** The principal of every request when authentication is off (loopback, no tokens configured). */
@@ -17,7 +19,7 @@ export const ANONYMOUS: Principal = { tokenId: 'anonymous', role: 'admin', scope
 
 export const hasRole = (principal: Principal, role: Role): boolean => ROLES.indexOf(principal.role) >= ROLES.indexOf(role);
 
-const sha256 = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+export const sha256 = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
 
 /** Long enough that guessing is hopeless; short tokens are refused at start-up. */
 const MIN_TOKEN_LENGTH = 16;

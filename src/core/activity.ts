@@ -27,6 +27,19 @@ export const ACTIVITY_KINDS = [
   'FILE_DELETE',
   'USER_ADD',
   'USER_REMOVE',
+  'TEMPLATE_SAVE',
+  'LAB_CREATE',
+  'LAB_START',
+  'LAB_STOP',
+  'LAB_EXTEND',
+  'LAB_EXPIRE',
+  'LAB_REMOVE',
+  'STUDENT_ADD',
+  'STUDENT_REMOVE',
+  'STUDENT_RESET',
+  'TOKEN_ISSUE',
+  'TOKEN_REVOKE',
+  'CHECK_RUN',
 ] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 

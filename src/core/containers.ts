@@ -135,13 +135,9 @@ export class ContainerService {
    * the created container is removed.
    */
   async create(caller: Caller, input: CreateContainerInput, requester: Requester): Promise<ContainerModel> {
-    const spec = this.policy.apply(parseInput(createContainerInput, input), requester);
-    const cmd = typeof spec.command === 'string' ? splitShellWords(spec.command) : spec.command;
-    if (cmd && cmd.length === 0) throw new AppError('BAD_USER_INPUT', 'command must have at least one word');
+    const { spec, cmd } = this.prepare(input, requester);
     return this.recorder.action(caller, 'CONTAINER_CREATE', spec.name, { image: spec.image }, (about) => this.pool.write.run(async (signal) => {
-      if (!(await this.engine.imageExists(spec.image, signal))) {
-        throw notFound(`No such image: ${spec.image} (images are not pulled; build or import it first)`);
-      }
+      await this.requireImage(spec.image, signal);
       if (requester.scope) {
         for (const { source } of spec.volumes) if (!source.startsWith('/')) await this.claimVolume(source, requester.scope, signal);
       }
@@ -158,6 +154,28 @@ export class ContainerService {
       }
       return about(this.remember(await this.engine.inspectContainer(id, signal)));
     }));
+  }
+
+  /**
+   * Whether `create` would accept this spec from this requester, without creating anything:
+   * valid, within the policy, and of an image the engine has. Nothing is recorded.
+   */
+  async check(input: CreateContainerInput, requester: Requester): Promise<void> {
+    const { spec } = this.prepare(input, requester);
+    await this.pool.read.run((signal) => this.requireImage(spec.image, signal));
+  }
+
+  private prepare(input: CreateContainerInput, requester: Requester) {
+    const spec = this.policy.apply(parseInput(createContainerInput, input), requester);
+    const cmd = typeof spec.command === 'string' ? splitShellWords(spec.command) : spec.command;
+    if (cmd && cmd.length === 0) throw new AppError('BAD_USER_INPUT', 'command must have at least one word');
+    return { spec, cmd };
+  }
+
+  private async requireImage(image: string, signal: AbortSignal): Promise<void> {
+    if (!(await this.engine.imageExists(image, signal))) {
+      throw notFound(`No such image: ${image} (images are not pulled; build or import it first)`);
+    }
   }
 
   /**

@@ -16,6 +16,8 @@ export interface Requester {
   admin: boolean;
   /** A scoped requester may create only containers its scope covers, and mount only its own named volumes; they get its labels. */
   scope: RequesterScope | null;
+  /** A student's token creates no containers: its lab gives it its own. */
+  student?: boolean;
 }
 
 /** The parts of a container spec the policy reads and fills in. */
@@ -72,6 +74,7 @@ export class ContainerPolicy {
 
   /** Checks a validated spec and returns it with the default limits and the scope's labels applied. */
   apply<T extends PolicySubject>(spec: T, requester: Requester): T {
+    if (requester.student) throw forbidden("A student's token may not create containers; the lab provides them");
     const hostOptions = [...HOST_OPTIONS.filter((option) => spec[option]), ...(spec.capAdd.length ? ['capAdd'] : []), ...(spec.devices.length ? ['devices'] : [])];
     const hostLevel = requester.admin && this.config.allowPrivilegedForAdmins;
     const adminsOnly = requester.admin ? '' : ' (admins only, when ALLOW_PRIVILEGED_FOR_ADMINS is set)';

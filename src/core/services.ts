@@ -8,6 +8,7 @@ import { ActivityStore } from '../store/activity.js';
 import { HistoryDatabase } from '../store/database.js';
 import { ExecutionStore } from '../store/executions.js';
 import { RecordingStore } from '../store/recordings.js';
+import { LabStore } from '../store/labs.js';
 import { HistoryRetention } from '../store/retention.js';
 import { Recorder } from './activity.js';
 import { ContainerIndex } from './container-index.js';
@@ -16,6 +17,8 @@ import { ContainerService } from './containers.js';
 import { EventService } from './events.js';
 import { ExecService } from './exec.js';
 import { FileService } from './files.js';
+import { LabService } from './labs/service.js';
+import { StudentTokens } from './labs/tokens.js';
 import { LogService } from './logs/service.js';
 import { ContainerPolicy } from './policy.js';
 import { StatsService } from './stats.js';
@@ -57,6 +60,14 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
     maxLogTail: config.maxLogTail,
     readLogFiles: config.readLogFiles && engineIsLocal,
   });
+  const exec = new ExecService(engine, reaper, pool, containers, executionStore, recorder, config.maxOutputBytes);
+  const users = new UserService(engine, pool, containers, files, recorder);
+  const labs = new LabService(new LabStore(database), new StudentTokens(), { containers, users, files, exec }, recorder, {
+    maxStudents: config.labs.maxStudents,
+    maxStudentsTotal: config.labs.maxStudentsTotal,
+    concurrency: config.maxWorkers,
+    gracePeriodMs: config.labs.gracePeriodMs,
+  }, logger);
   return {
     database,
     recorder,
@@ -71,8 +82,9 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
     streams: new LiveHubs([logs.hub, events.hub, stats.hub]),
     containers,
     files,
-    exec: new ExecService(engine, reaper, pool, containers, executionStore, recorder, config.maxOutputBytes),
-    users: new UserService(engine, pool, containers, files, recorder),
+    exec,
+    users,
+    labs,
     system: new SystemService(engine, pool, config.requestTimeoutMs, database),
     terminals: new TerminalService(engine, reaper, pool, containers, {
       maxTerminals: config.maxTerminals,

@@ -52,7 +52,7 @@ export function sessionFor(services: Services, logger: Logger, principal: Princi
     logger,
     signal,
     principal,
-    requester: { admin: hasRole(principal, 'admin'), scope: principal.scope },
+    requester: { admin: hasRole(principal, 'admin'), scope: principal.scope, student: principal.student !== undefined },
     ...caller,
     inspect,
   };

@@ -77,7 +77,11 @@ export class UserService {
     });
   }
 
-  async add(caller: Caller, ref: string, input: AddUserInput): Promise<UserModel> {
+  /**
+   * `passwordHash`: a crypt(3) hash to set instead of a password (a lab's student keeps the
+   * password handed out, and the server never keeps it in clear).
+   */
+  async add(caller: Caller, ref: string, input: AddUserInput, passwordHash?: string): Promise<UserModel> {
     const spec = parseInput(addUserInput, input);
     return this.recorder.action(caller, 'USER_ADD', ref, { username: spec.username }, (about) => this.pool.write.run(async (signal) => {
       const container = about(await this.containers.requireRunning(caller, ref, signal));
@@ -92,7 +96,7 @@ export class UserService {
         const tools = await this.detectTools(id, signal);
         const run = (argv: string[], stdin?: string) => this.runAsRoot(id, argv, signal, stdin);
         // Without chpasswd the hash is made here; editing the files, it is written with the account.
-        const hash = spec.password === undefined || tools.has('chpasswd') ? undefined : sha512Crypt(spec.password);
+        const hash = passwordHash ?? (spec.password === undefined || tools.has('chpasswd') ? undefined : sha512Crypt(spec.password));
         if (tools.has('useradd')) {
           const groupArgs = spec.groups.length ? ['-G', spec.groups.join(',')] : [];
           check(await run(['useradd', '-m', '-d', spec.home, '-s', spec.shell, ...groupArgs, spec.username]), 'useradd');
@@ -105,7 +109,7 @@ export class UserService {
           const account = { username: spec.username, home: spec.home, shell: spec.shell, groups: spec.groups };
           await addAccount(this.accountStore(id, signal), { ...account, hash: hash ?? LOCKED, today: today() });
         }
-        if (spec.password !== undefined && tools.has('chpasswd')) {
+        if (spec.password !== undefined && !hash) {
           check(await run(['chpasswd'], `${spec.username}:${spec.password}\n`), 'chpasswd');
         }
         const created = (await this.readUsers(id, signal)).find((u) => u.username === spec.username);

@@ -17,6 +17,18 @@ const RECORDED_AS: Partial<Record<string, ActivityKind>> = {
   deleteFile: 'FILE_DELETE',
   addUser: 'USER_ADD',
   removeUser: 'USER_REMOVE',
+  saveLabTemplate: 'TEMPLATE_SAVE',
+  createLab: 'LAB_CREATE',
+  startLab: 'LAB_START',
+  stopLab: 'LAB_STOP',
+  extendLab: 'LAB_EXTEND',
+  removeLab: 'LAB_REMOVE',
+  addStudents: 'STUDENT_ADD',
+  removeStudent: 'STUDENT_REMOVE',
+  resetStudent: 'STUDENT_RESET',
+  issueToken: 'TOKEN_ISSUE',
+  revokeToken: 'TOKEN_REVOKE',
+  runCheck: 'CHECK_RUN',
 };
 
 /** Typing succeeds once per keystroke: the terminal's one record says who typed how much (core/terminals.ts). */
@@ -29,8 +41,8 @@ function isAction(field: GraphQLField<unknown, Context>): boolean {
 }
 
 type Args = Record<string, unknown>;
-/** Which container (or terminal) a refusal was about; every other argument stays out of the record. */
-const refOf = (args: Args) => args.container ?? (args.input as Args | undefined)?.name ?? args.id ?? null;
+/** Which container, terminal or lab a refusal was about; every other argument stays out of the record. */
+const refOf = (args: Args) => args.container ?? args.lab ?? (args.input as Args | undefined)?.name ?? args.id ?? null;
 
 /**
  * Runs an action. What its service did is recorded by the service; what was refused before any

@@ -4,7 +4,7 @@ import { builder } from './builder.js';
 import { ContainerRef, stripNulls } from './container.js';
 import { DateTimeScalar, FileModeScalar } from './scalars.js';
 
-const FileEncodingEnum = builder.enumType('FileEncoding', { values: ['UTF8', 'BASE64'] as const });
+export const FileEncodingEnum = builder.enumType('FileEncoding', { values: ['UTF8', 'BASE64'] as const });
 const FileTypeEnum = builder.enumType('FileType', { values: ['FILE', 'DIRECTORY', 'SYMLINK', 'OTHER'] as const });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -13,5 +13,6 @@ import './event.js';
 import './stats.js';
 import './system.js';
 import './whoami.js';
+import './lab.js';
 
 export const schema = withActionRecords(builder.toSchema({ sortSchema: true }));

@@ -80,6 +80,47 @@ export const MIGRATIONS: ReadonlyArray<(db: Kysely<any>) => Promise<void>> = [
       .addPrimaryKeyConstraint('recording_events_key', ['recording_id', 'seq'])
       .execute();
   },
+  // 3: labs, their students and the students' tokens; saved lab templates.
+  async (db) => {
+    await db.schema
+      .createTable('lab_templates')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('spec', 'text', (c) => c.notNull())
+      .addColumn('saved_at', 'text', (c) => c.notNull())
+      .addColumn('saved_by', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('labs')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('template', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('token_id', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('lab_students')
+      .addColumn('lab', 'text', (c) => c.notNull())
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('display_name', 'text', (c) => c.notNull())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('added_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('lab_students_key', ['lab', 'id'])
+      .execute();
+    await db.schema
+      .createTable('lab_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('lab', 'text', (c) => c.notNull())
+      .addColumn('student', 'text', (c) => c.notNull())
+      .addColumn('sha256', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema.createIndex('lab_tokens_by_student').on('lab_tokens').columns(['lab', 'student']).execute();
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

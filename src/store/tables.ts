@@ -9,6 +9,10 @@ export interface Tables {
   activity: ActivityRow;
   recordings: RecordingRow;
   recording_events: RecordingEventRow;
+  lab_templates: LabTemplateRow;
+  labs: LabRow;
+  lab_students: LabStudentRow;
+  lab_tokens: LabTokenRow;
 }
 
 /** Which container a record is about and who acted, in every table that records both. */
@@ -81,4 +85,46 @@ export interface RecordingEventRow {
   data: string;
   /** Who typed it, for input. */
   token_id: string | null;
+}
+
+export interface LabTemplateRow {
+  name: string;
+  /** JSON: the template as validated. */
+  spec: string;
+  saved_at: string;
+  saved_by: string;
+}
+
+/** `token_id` and `role`: who created the lab; provisioning resumed after a restart acts as them. */
+export interface LabRow {
+  name: string;
+  /** JSON: the template the lab was created from, as it was then. */
+  template: string;
+  state: string;
+  created_at: string;
+  expires_at: string;
+  token_id: string;
+  role: string;
+}
+
+export interface LabStudentRow {
+  lab: string;
+  id: string;
+  display_name: string;
+  /** The account password's crypt(3) hash, as /etc/shadow holds it: the password itself is never kept. */
+  password_hash: string;
+  state: string;
+  /** Why provisioning failed. */
+  reason: string | null;
+  added_at: string;
+}
+
+export interface LabTokenRow {
+  id: string;
+  lab: string;
+  student: string;
+  /** The token's SHA-256 in hex: the token itself is never kept. */
+  sha256: string;
+  created_at: string;
+  revoked_at: string | null;
 }
