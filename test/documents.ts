@@ -347,3 +347,16 @@ export const CloseTerminal = graphql(`
   }
 `);
 
+
+/** How many live streams of each kind are open: upstreams to the engine, and their subscribers. */
+export const ServerStatsQuery = graphql(`
+  query ServerStats {
+    serverStats {
+      streams {
+        kind
+        upstreams
+        subscribers
+      }
+    }
+  }
+`);

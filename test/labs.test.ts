@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sha512Crypt } from '../src/core/shacrypt.js';
 import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { authTokens, codes, TOKENS, TRANSPORTS, transports, type Outcome } from './auth-kit.js';
-import { ContainerQuery, Exec, ExecutionQuery, OpenTerminalId, TerminalWatchKinds } from './documents.js';
+import { ContainerQuery, Exec, ExecutionQuery, OpenTerminalId, ServerStatsQuery, TerminalInput, TerminalWatchKinds } from './documents.js';
 import type { LabTemplateInput } from './gql/graphql.js';
 import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, startTestServer, waitFor } from './kit.js';
@@ -104,6 +104,26 @@ const RunCheck = graphql(`
           id
           exitCode
           stdout
+        }
+      }
+    }
+  }
+`);
+
+const LabStatus = graphql(`
+  subscription LabStatus($lab: String!) {
+    labStatus(lab: $lab, intervalMs: 1000) {
+      ... on LabStatus {
+        at
+        students {
+          id
+          state
+          cpuPercent
+          memoryUsedBytes
+          lastActivity
+          container {
+            state
+          }
         }
       }
     }
@@ -261,6 +281,25 @@ describe('a lab from a saved template, on Debian', () => {
       const hash = (await run(`getent shadow ${student} | cut -d: -f2`)).stdout.trim();
       expect(sha512Crypt(password, hash.split('$')[2]!)).toBe(hash);
     }
+  });
+
+  it('shows the whole class in one message a tick, over one stats stream per container, with terminal typing as activity', async () => {
+    type Tick = { at: string; students: Array<{ id: string; cpuPercent: number | null; memoryUsedBytes: number | null; lastActivity: string | null; container: { state: string } | null }> };
+    const client = wsClient(server, TOKENS.operator);
+    const watches = [watchWs(client, LabStatus, { lab }), watchWs(client, LabStatus, { lab })];
+    const ticks = (i: number) => watches[i]!.events.map((e) => e.labStatus as Tick);
+    const measured = (tick: Tick) => tick.students.every((s) => s.cpuPercent !== null && s.memoryUsedBytes !== null && s.container?.state === 'RUNNING');
+    await Promise.all(watches.map((w, i) => w.until(() => ticks(i).some(measured), 60_000)));
+    const streams = (await staff(ServerStatsQuery, {})).serverStats.streams.find((s) => s.kind === 'stats')!;
+    expect(streams).toEqual({ kind: 'stats', upstreams: 5, subscribers: 10 });
+
+    const terminal = (await staff(OpenTerminalId, { container: `${lab}-s04`, args: ['cat'] })).openTerminal;
+    const typedAt = Date.now();
+    await staff(TerminalInput, { id: terminal.id, data: 'typing\n' });
+    const s04 = (tick: Tick) => tick.students.find((s) => s.id === 's04')!;
+    await watches[0]!.until(() => ticks(0).some((tick) => new Date(tick.at).getTime() > typedAt && new Date(s04(tick).lastActivity ?? 0).getTime() >= typedAt), 30_000);
+    for (const watch of watches) watch.stop();
+    client.dispose();
   });
 
   it.each(TRANSPORTS)("lets a student's token reach their own container and nothing else, over %s", async (transport) => {

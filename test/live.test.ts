@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { print } from 'graphql';
-import { ContainerLogsLive as LogsLive, Exec, RemoveContainer, StopContainer } from './documents.js';
+import { ContainerLogsLive as LogsLive, Exec, RemoveContainer, ServerStatsQuery, StopContainer } from './documents.js';
 import { graphql } from './gql/index.js';
 import type { ContainerLogBatchesCursorsSubscription, ContainerLogBatchesLiveSubscription, ContainerLogsLiveSubscription } from './gql/graphql.js';
 import { DEBIAN_IMAGE, LOG_SOURCES, TEST_IMAGES, containerFactory, startTestServer, type TestServer } from './kit.js';
@@ -63,18 +63,6 @@ const StatsLive = graphql(`
         memoryLimitBytes
         networkRxBytes
         pids
-      }
-    }
-  }
-`);
-
-const ServerStatsQuery = graphql(`
-  query ServerStats {
-    serverStats {
-      streams {
-        kind
-        upstreams
-        subscribers
       }
     }
   }
@@ -164,8 +152,8 @@ async function streamCounts(kind: string) {
 
 /**
  * Polls until no stream of `kind` is open (an upstream lingers UPSTREAM_LINGER_MS after its last
- * subscriber). The bound is far above the linger, so only a stream
- * that is never closed fails it, whatever the machine's load.
+ * subscriber). The bound is far above the linger, so only a stream that is never closed fails it,
+ * whatever the machine's load.
  */
 async function untilClosed(kind: string, timeoutMs = 15_000): Promise<void> {
   const start = Date.now();

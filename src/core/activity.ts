@@ -77,6 +77,9 @@ export const ACTIVITY_SHAPE: RecordShape<Activity> = { container: (a) => a.conta
 
 export const markOf = (container: ContainerModel | ContainerMark): ContainerMark => ({ id: container.id, name: container.name, labels: container.labels });
 
+/** Containers whose last activity is remembered in memory; the oldest is forgotten beyond this. */
+const MAX_REMEMBERED_CONTAINERS = 10_000;
+
 /** Failures a service has recorded already: errors are objects that travel up to the transport unchanged. */
 const recordedFailures = new WeakSet<object>();
 
@@ -91,6 +94,11 @@ export const wasRecorded = (error: unknown): boolean => error instanceof Object 
  */
 export class Recorder {
   private readonly followers = new Set<{ caller: Caller; filter: FeedFilter; sink: Sink<Activity | StreamGap> }>();
+  /**
+   * When something last happened in each container, by ID: what is recorded, and terminal
+   * traffic, which is not. Null: the history was asked and has nothing.
+   */
+  private readonly lastActive = new Map<string, Date | null>();
 
   constructor(
     private readonly logger: Logger,
@@ -179,7 +187,33 @@ export class Recorder {
     return visiblePage(caller, page, ACTIVITY_SHAPE, (next) => this.activity.page(filter, next));
   }
 
+  /** Notes that something happened in a container now (a terminal's input or output) without a record. */
+  touch(containerId: string, at = new Date()): void {
+    this.remember(containerId, at);
+  }
+
+  private remember(containerId: string, at: Date | null): void {
+    // Re-inserted, so the map's order is the order of last activity and its first key the stalest.
+    this.lastActive.delete(containerId);
+    this.lastActive.set(containerId, at);
+    if (this.lastActive.size > MAX_REMEMBERED_CONTAINERS) this.lastActive.delete(this.lastActive.keys().next().value!);
+  }
+
+  /**
+   * When anything last happened in a container: from memory since this server started, else
+   * from the history.
+   */
+  async lastActivity(caller: Caller, container: { id: string; name: string }): Promise<Date | null> {
+    if (this.lastActive.has(container.id)) return this.lastActive.get(container.id)!;
+    // By name: a container made again for the same student (a reset) goes on from the old one's.
+    const [latest] = await this.page(caller, { containers: [container.name] }, { limit: 1, inverted: false });
+    const at = latest?.at ?? null;
+    if (!this.lastActive.has(container.id)) this.remember(container.id, at);
+    return at;
+  }
+
   private announce(entry: Activity): void {
+    if (entry.container) this.touch(entry.container.id, entry.at);
     this.logger.info(
       { audit: true, tokenId: entry.actor.tokenId, role: entry.actor.role, action: entry.kind, container: entry.container?.name, outcome: entry.outcome, ...entry.detail },
       `audit ${entry.kind} ${entry.outcome}`,

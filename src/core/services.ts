@@ -62,7 +62,7 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   });
   const exec = new ExecService(engine, reaper, pool, containers, executionStore, recorder, config.maxOutputBytes);
   const users = new UserService(engine, pool, containers, files, recorder);
-  const labs = new LabService(new LabStore(database), new StudentTokens(), { containers, users, files, exec }, recorder, {
+  const labs = new LabService(new LabStore(database), new StudentTokens(), { containers, users, files, exec, stats }, recorder, {
     maxStudents: config.labs.maxStudents,
     maxStudentsTotal: config.labs.maxStudentsTotal,
     concurrency: config.maxWorkers,

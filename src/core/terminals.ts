@@ -278,7 +278,13 @@ export class TerminalService {
         const child = await this.engine.startProcess(
           container.id,
           { argv: command ?? ['/bin/sh', '-c', LOGIN_SHELL], user: spec.user, env: ['TERM=xterm-256color'], tty: true, stdin: true, size },
-          { output: (output) => created.record(output.text), lost: (run) => this.reaper.adopt(run) },
+          {
+            output: (output) => {
+              created.record(output.text);
+              this.recorder.touch(container.id);
+            },
+            lost: (run) => this.reaper.adopt(run),
+          },
           signal,
         );
         created.begin(child);
@@ -355,6 +361,7 @@ export class TerminalService {
     session.recording?.append('i', text, typist).catch((error: AppError) => session.fail(error));
     session.typed.set(typist, (session.typed.get(typist) ?? 0) + bytes.length);
     session.touch();
+    this.recorder.touch(session.container.id);
   }
 
   async resize(id: string, size: TerminalSize): Promise<TerminalModel> {

@@ -1,4 +1,15 @@
-import { LAB_STATES, PROVISION_STEPS, STUDENT_STATES, type CheckResult, type Credentials, type Lab, type Student, type TokenInfo } from '../core/labs/service.js';
+import {
+  LAB_STATES,
+  PROVISION_STEPS,
+  STUDENT_STATES,
+  type CheckResult,
+  type Credentials,
+  type Lab,
+  type LabStatus,
+  type Student,
+  type StudentStatus,
+  type TokenInfo,
+} from '../core/labs/service.js';
 import type { LabTemplate, LabTemplateInput } from '../core/labs/template.js';
 import { AppError } from '../errors.js';
 import type { SavedTemplate } from '../store/labs.js';
@@ -106,6 +117,8 @@ async function containerOf(student: Student, ctx: Context) {
   }
 }
 
+const LAST_ACTIVITY = 'When anything last happened in their container: a command, a file written, a terminal opened, typed into or printing.';
+
 const StudentRef = builder.objectRef<Student>('LabStudent').implement({
   fields: (t) => ({
     id: t.exposeString('id', { description: 'Also their account name in the container.' }),
@@ -119,8 +132,11 @@ const StudentRef = builder.objectRef<Student>('LabStudent').implement({
     lastActivity: t.field({
       type: DateTimeScalar,
       nullable: true,
-      description: 'When anything was last recorded in their container: a command, a terminal, a file written.',
-      resolve: async (s, _, ctx) => (await ctx.services.recorder.page(ctx, { containers: [s.containerName] }, { limit: 1, inverted: false }))[0]?.at ?? null,
+      description: LAST_ACTIVITY,
+      resolve: async (s, _, ctx) => {
+        const container = await containerOf(s, ctx);
+        return container && ctx.services.recorder.lastActivity(ctx, container);
+      },
     }),
   }),
 });
@@ -341,6 +357,32 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+const StudentStatusRef = builder.objectRef<StudentStatus>('LabStudentStatus').implement({
+  fields: (t) => ({
+    id: t.exposeString('id'),
+    displayName: t.exposeString('displayName'),
+    state: t.field({ type: StudentStateEnum, resolve: (s) => s.state }),
+    container: t.field({ type: ContainerRef, nullable: true, resolve: (s) => s.container }),
+    cpuPercent: t.float({ nullable: true, resolve: (s) => s.cpuPercent }),
+    memoryUsedBytes: t.float({ nullable: true, resolve: (s) => s.memoryUsedBytes }),
+    memoryLimitBytes: t.float({ nullable: true, resolve: (s) => s.memoryLimitBytes }),
+    lastActivity: t.field({ type: DateTimeScalar, nullable: true, description: LAST_ACTIVITY, resolve: (s) => s.lastActivity }),
+  }),
+});
+
+const LabStatusRef = builder.objectRef<LabStatus>('LabStatus').implement({
+  fields: (t) => ({
+    lab: t.exposeString('lab'),
+    at: t.field({ type: DateTimeScalar, description: 'When this picture began to be gathered.', resolve: (l) => l.at }),
+    students: t.field({ type: [StudentStatusRef], resolve: (l) => l.students }),
+  }),
+});
+
+const LabStatusMessageRef = builder.unionType('LabStatusMessage', {
+  types: [LabStatusRef, StreamGapRef],
+  resolveType: (message) => ((message as StreamGap).kind === 'gap' ? StreamGapRef : LabStatusRef),
+});
+
 const LabProgressRef = builder.unionType('LabProgress', {
   types: [StudentRef, StreamGapRef],
   resolveType: (message) => ((message as StreamGap).kind === 'gap' ? StreamGapRef : StudentRef),
@@ -358,6 +400,16 @@ builder.subscriptionFields((t) => ({
     authScopes: { viewer: true },
     args: { lab: t.arg.string() },
     subscribe: (_, { lab }, ctx) => ctx.services.labs.progress(ctx, lab),
+    resolve: (message) => message,
+  }),
+  labStatus: t.field({
+    type: LabStatusMessageRef,
+    description:
+      "The whole class in one message every intervalMs (default 2000, at least 1000): each student's state, container, CPU, memory and last activity. " +
+      'One subscription however many students; the engine is asked for stats once per running container, shared with every other watcher.',
+    authScopes: { viewer: true },
+    args: { lab: t.arg.string(), intervalMs: t.arg.int({ required: false }) },
+    subscribe: (_, { lab, intervalMs }, ctx) => ctx.services.labs.status(ctx, lab, { intervalMs: intervalMs ?? undefined }),
     resolve: (message) => message,
   }),
   runCheck: t.field({

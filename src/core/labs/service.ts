@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, badInput, conflict, forbidden, fromEngineError, notFound } from '../../errors.js';
+import type { ContainerModel } from '../../engine/container-model.js';
+import type { StatsSample } from '../../engine/port.js';
 import type { LabEntry, LabStore, SavedTemplate, StudentEntry } from '../../store/labs.js';
 import type { StreamGap } from '../../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../../streams/subscriber.js';
@@ -11,9 +13,11 @@ import type { ContainerService } from '../containers.js';
 import type { ExecService, Execution } from '../exec.js';
 import type { FileService } from '../files.js';
 import { KeyedMutex } from '../keyed-mutex.js';
+import { toLiveTarget } from '../live-target.js';
 import { Limiter } from '../limiter.js';
 import type { Requester } from '../policy.js';
 import { sha512Crypt } from '../shacrypt.js';
+import type { StatsService } from '../stats.js';
 import type { UserService } from '../users.js';
 import { argv, parseInput, processUser } from '../validation.js';
 import { LAB_LABEL, containerNameOf, labName, labTemplate, labelSelectorsOf, planFor, studentId, templateName, ttlSeconds, type LabTemplate, type LabTemplateInput } from './template.js';
@@ -72,6 +76,25 @@ export interface CheckResult {
   error: AppError | null;
 }
 
+/** One student as a tick of labStatus shows them. */
+export interface StudentStatus {
+  id: string;
+  displayName: string;
+  state: StudentState;
+  container: ContainerModel | null;
+  cpuPercent: number | null;
+  memoryUsedBytes: number | null;
+  memoryLimitBytes: number | null;
+  lastActivity: Date | null;
+}
+
+export interface LabStatus {
+  lab: string;
+  /** When the tick began gathering: its age on arrival is how late the picture is. */
+  at: Date;
+  students: StudentStatus[];
+}
+
 export interface LabLimits {
   /** Students in one lab. */
   maxStudents: number;
@@ -112,6 +135,10 @@ const checkInput = z.object({
   timeoutSeconds: z.number().positive().max(600).default(60),
 });
 
+const statusInput = z.object({ intervalMs: z.number().int().min(1000).max(60_000).default(2000) });
+
+/** A tick is a whole class's picture: a subscriber that falls behind needs only the newest. */
+const STATUS_QUEUE: QueueLimits<LabStatus | StreamGap> = { maxItems: 2, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
 const PROGRESS_QUEUE: QueueLimits<Student | StreamGap> = { maxItems: 10_000, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
 const CHECK_QUEUE: QueueLimits<CheckResult | StreamGap> = { maxItems: 10_000, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
 
@@ -133,6 +160,7 @@ interface Services {
   users: UserService;
   files: FileService;
   exec: ExecService;
+  stats: StatsService;
 }
 
 /**
@@ -410,6 +438,82 @@ export class LabService {
       };
       void Promise.all(students.map((student) => this.workers.run(() => (cancel.signal.aborted ? Promise.resolve() : checkOne(student))))).then(() => sink.end());
       return () => cancel.abort();
+    });
+  }
+
+  /**
+   * The whole class every `intervalMs`, in one message: each student's state, container, CPU,
+   * memory and last activity (terminal typing and output count, though no record is kept of
+   * each). One shared stats stream per running container, through the stats hub.
+   */
+  async status(caller: Caller, labRef: string, input: z.input<typeof statusInput>): Promise<AsyncIterable<LabStatus | StreamGap>> {
+    const lab = await this.lab(caller, labRef);
+    const { intervalMs } = parseInput(statusInput, input);
+    return createSubscriber(STATUS_QUEUE, (sink) => {
+      const samples = new Map<string, StatsSample>();
+      /** How to stop each container's stats feed, by container ID. */
+      const feeds = new Map<string, AbortController>();
+      const follow = (container: ContainerModel) => {
+        if (feeds.has(container.id)) return;
+        const stop = new AbortController();
+        feeds.set(container.id, stop);
+        void (async () => {
+          const feed = (await this.services.stats.followStats(toLiveTarget(container), { intervalMs: 1000 }))[Symbol.asyncIterator]();
+          if (stop.signal.aborted) return void (await feed.return?.());
+          stop.signal.addEventListener('abort', () => void feed.return?.(), { once: true });
+          for (let next = await feed.next(); !next.done; next = await feed.next()) {
+            if (next.value.kind === 'stats') samples.set(container.id, next.value);
+          }
+        })()
+          .catch(() => undefined)
+          .finally(() => feeds.get(container.id) === stop && feeds.delete(container.id));
+      };
+      const unfollow = (id: string) => {
+        feeds.get(id)?.abort();
+        feeds.delete(id);
+        samples.delete(id);
+      };
+      const tick = async () => {
+        const at = new Date();
+        const [students, containers] = await Promise.all([this.store.students(lab.name), this.services.containers.list({ labels: [`${LAB_LABEL}=${lab.name}`] })]);
+        const running = containers.filter((c) => c.state === 'RUNNING');
+        for (const container of running) follow(container);
+        for (const id of feeds.keys()) if (!running.some((c) => c.id === id)) unfollow(id);
+        const byName = new Map(containers.map((c) => [c.name, c]));
+        const status = await Promise.all(
+          students.map(async (student): Promise<StudentStatus> => {
+            const container = byName.get(containerNameOf(student)) ?? null;
+            const sample = container ? samples.get(container.id) : undefined;
+            const lastActivity = container ? await this.recorder.lastActivity(caller, container).catch(() => null) : null;
+            return {
+              id: student.id,
+              displayName: student.displayName,
+              state: student.state as StudentState,
+              container,
+              cpuPercent: sample?.cpuPercent ?? null,
+              memoryUsedBytes: sample?.memoryUsedBytes ?? null,
+              memoryLimitBytes: sample?.memoryLimitBytes ?? null,
+              lastActivity,
+            };
+          }),
+        );
+        sink.push({ lab: lab.name, at, students: status });
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const loop = () => {
+        const started = Date.now();
+        tick().then(
+          () => {
+            if (!sink.closed) timer = setTimeout(loop, Math.max(0, intervalMs - (Date.now() - started)));
+          },
+          (error: unknown) => sink.end(fromEngineError(error)),
+        );
+      };
+      loop();
+      return () => {
+        clearTimeout(timer);
+        for (const id of [...feeds.keys()]) unfollow(id);
+      };
     });
   }
 
