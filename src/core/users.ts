@@ -5,7 +5,7 @@ import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, ExecOutcome } from '../engine/port.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { addAccount, type AccountFile, type AccountStore } from './account-files.js';
-import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type PasswdEntry } from './accounts.js';
+import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type GroupEntry, type PasswdEntry } from './accounts.js';
 import type { Recorder } from './activity.js';
 import type { Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
@@ -54,8 +54,23 @@ export type AddUserInput = z.input<typeof addUserInput>;
 
 type Tool = 'useradd' | 'adduser' | 'chpasswd' | 'userdel' | 'deluser';
 
-// Fixed script: reports which account tools exist. Nothing from the client is in it.
-const DETECT_TOOLS = 'for t in useradd adduser chpasswd userdel deluser; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done; true';
+/*
+ * Fixed script, nothing from the client in it: which account tools exist, then the account
+ * files, each after a NUL. One exec instead of one archive read a file: on Podman an archive
+ * read takes as long as an exec.
+ */
+const SURVEY =
+  'for t in useradd adduser chpasswd userdel deluser; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done; ' +
+  'printf "\\000"; cat /etc/passwd 2>/dev/null; printf "\\000"; cat /etc/group 2>/dev/null; true';
+/** Account files larger than this are read through the archive API instead. */
+const SURVEY_MAX_BYTES = 1024 * 1024;
+
+/** A container's account tools and account files, as one survey found them. */
+interface Survey {
+  tools: Set<Tool>;
+  users: PasswdEntry[];
+  groups: GroupEntry[];
+}
 
 export class UserService {
   /** Account changes run one at a time per container, so concurrent edits of /etc files do not race. */
@@ -87,24 +102,27 @@ export class UserService {
       const container = about(await this.containers.requireRunning(caller, ref, signal));
       return this.mutex.run(container.id, async () => {
         const id = container.id;
-        const groups = parseGroup(await this.files.readTextOrEmpty(id, '/etc/group', signal));
-        const users = parsePasswd(await this.files.readTextOrEmpty(id, '/etc/passwd', signal));
+        const { tools, users, groups } = await this.survey(id, signal);
         checkNewAccount(users, groups, spec.username, spec.groups);
         const existingHome = await this.engine.statPath(id, spec.home, signal);
         if (existingHome && !isDirectoryMode(existingHome.mode)) throw conflict(`home: ${spec.home} exists and is not a directory`);
 
-        const tools = await this.detectTools(id, signal);
         const run = (argv: string[], stdin?: string) => this.runAsRoot(id, argv, signal, stdin);
         // Without chpasswd the hash is made here; editing the files, it is written with the account.
         const hash = passwordHash ?? (spec.password === undefined || tools.has('chpasswd') ? undefined : sha512Crypt(spec.password));
+        /** A hash goes in through `chpasswd -e` where there is one, else into /etc/shadow itself. */
+        const setHash = async (crypt: string) => {
+          if (tools.has('chpasswd')) check(await run(['chpasswd', '-e'], `${spec.username}:${crypt}\n`), 'chpasswd');
+          else await this.setHashInShadow(id, spec.username, crypt, signal);
+        };
         if (tools.has('useradd')) {
           const groupArgs = spec.groups.length ? ['-G', spec.groups.join(',')] : [];
           check(await run(['useradd', '-m', '-d', spec.home, '-s', spec.shell, ...groupArgs, spec.username]), 'useradd');
-          if (hash) await this.setHashInShadow(id, spec.username, hash, signal);
+          if (hash) await setHash(hash);
         } else if (tools.has('adduser')) {
           check(await run(['adduser', '-D', '-h', spec.home, '-s', spec.shell, spec.username]), 'adduser');
           for (const group of spec.groups) check(await run(['addgroup', spec.username, group]), 'addgroup');
-          if (hash) await this.setHashInShadow(id, spec.username, hash, signal);
+          if (hash) await setHash(hash);
         } else {
           const account = { username: spec.username, home: spec.home, shell: spec.shell, groups: spec.groups };
           await addAccount(this.accountStore(id, signal), { ...account, hash: hash ?? LOCKED, today: today() });
@@ -112,7 +130,8 @@ export class UserService {
         if (spec.password !== undefined && !hash) {
           check(await run(['chpasswd'], `${spec.username}:${spec.password}\n`), 'chpasswd');
         }
-        const created = (await this.readUsers(id, signal)).find((u) => u.username === spec.username);
+        const after = await this.survey(id, signal);
+        const created = toUserModels(after.users, after.groups).find((u) => u.username === spec.username);
         if (!created) throw new AppError('INTERNAL', `User ${spec.username} was not created`);
         return created;
       });
@@ -125,9 +144,9 @@ export class UserService {
       const container = about(await this.containers.requireRunning(caller, ref, signal));
       return this.mutex.run(container.id, async () => {
         const id = container.id;
-        const user = (await this.readUsers(id, signal)).find((u) => u.username === name);
+        const { tools, users } = await this.survey(id, signal);
+        const user = users.find((u) => u.username === name);
         if (!user) throw notFound(`No such user: ${name}`);
-        const tools = await this.detectTools(id, signal);
         const run = (argv: string[]) => this.runAsRoot(id, argv, signal);
         if (tools.has('userdel')) {
           check(await run(['userdel', ...(removeHome ? ['-r'] : []), name]), 'userdel', [12]);
@@ -145,28 +164,26 @@ export class UserService {
   private async readUsers(containerId: string, signal?: AbortSignal): Promise<UserModel[]> {
     const users = parsePasswd(await this.files.readTextOrEmpty(containerId, '/etc/passwd', signal));
     const groups = parseGroup(await this.files.readTextOrEmpty(containerId, '/etc/group', signal));
-    return users.map((u: PasswdEntry) => ({
-      username: u.username,
-      uid: u.uid,
-      gid: u.gid,
-      home: u.home,
-      shell: u.shell,
-      groups: groupsOf(u, groups),
-    }));
+    return toUserModels(users, groups);
   }
 
-  private async detectTools(containerId: string, signal: AbortSignal): Promise<Set<Tool>> {
-    const result = await this.runAsRoot(containerId, ['/bin/sh', '-c', DETECT_TOOLS], signal);
-    if (result.exitCode !== 0) throw new AppError('INTERNAL', `Could not inspect the container's tools: ${result.output.trim()}`);
-    return new Set(result.stdout.split('\n').filter(Boolean) as Tool[]);
+  /** The account tools and files, in one exec; files too large for it are read through the archive API. */
+  private async survey(containerId: string, signal: AbortSignal): Promise<Survey> {
+    const result = await this.runAsRoot(containerId, ['/bin/sh', '-c', SURVEY], signal, undefined, SURVEY_MAX_BYTES);
+    const [tools, passwd, group] = result.stdout.split('\0');
+    const failed = () => new AppError('INTERNAL', `Could not inspect the container's accounts: ${result.output.trim().slice(0, 500)}`);
+    if (result.exitCode !== 0 || tools === undefined) throw failed();
+    const found = new Set(tools.split('\n').filter(Boolean) as Tool[]);
+    if (result.truncated) {
+      const read = (p: string) => this.files.readTextOrEmpty(containerId, p, signal);
+      return { tools: found, users: parsePasswd(await read('/etc/passwd')), groups: parseGroup(await read('/etc/group')) };
+    }
+    if (group === undefined) throw failed();
+    return { tools: found, users: parsePasswd(passwd!), groups: parseGroup(group) };
   }
 
-  private runAsRoot(containerId: string, argv: string[], signal: AbortSignal, stdin?: string): Promise<ExecOutcome> {
-    return this.engine.exec(
-      containerId,
-      { argv, user: '0', stdin: stdin === undefined ? undefined : Buffer.from(stdin, 'utf8'), maxOutputBytes: 64 * 1024 },
-      signal,
-    );
+  private runAsRoot(containerId: string, argv: string[], signal: AbortSignal, stdin?: string, maxOutputBytes = 64 * 1024): Promise<ExecOutcome> {
+    return this.engine.exec(containerId, { argv, user: '0', stdin: stdin === undefined ? undefined : Buffer.from(stdin, 'utf8'), maxOutputBytes }, signal);
   }
 
   /** The container's account files, read and written through the archive API. */
@@ -228,6 +245,10 @@ export class UserService {
     const entry = { type: 'file' as const, content: Buffer.from(text, 'utf8'), mode: original.mode, uid: original.uid, gid: original.gid };
     await this.files.putWithParents(id, original.path, entry, false, signal);
   }
+}
+
+function toUserModels(users: PasswdEntry[], groups: GroupEntry[]): UserModel[] {
+  return users.map((u) => ({ username: u.username, uid: u.uid, gid: u.gid, home: u.home, shell: u.shell, groups: groupsOf(u, groups) }));
 }
 
 /** The shadow password field of an account without a password. */

@@ -602,7 +602,9 @@ export class LabService {
     const step = async (name: ProvisionStep) => {
       if (this.removing.has(lab.name)) throw conflict(`The lab ${lab.name} is being removed`);
       this.steps.set(key, name);
-      await this.changed(student, 'PROVISIONING', null);
+      // The store needs to know only that provisioning began (a restart resumes it); its steps are live news.
+      if (name === 'CONTAINER') await this.changed(student, 'PROVISIONING', null);
+      else this.announce(student, 'PROVISIONING', null);
     };
     try {
       await step('CONTAINER');
@@ -610,10 +612,12 @@ export class LabService {
       const container = await this.services.containers.create(caller, plan.container, requester);
       await step('ACCOUNTS');
       const [own, ...fixed] = plan.accounts;
-      await this.services.users.add(caller, container.id, own!, student.passwordHash);
-      for (const account of fixed) await this.services.users.add(caller, container.id, account);
+      const accounts = new Map([['root', { uid: 0, gid: 0 }]]);
+      const created = [await this.services.users.add(caller, container.id, own!, student.passwordHash)];
+      for (const account of fixed) created.push(await this.services.users.add(caller, container.id, account));
+      for (const user of created) accounts.set(user.username, user);
       await step('FILES');
-      for (const file of plan.files) await this.services.files.write(caller, container.id, file);
+      for (const file of plan.files) await this.services.files.write(caller, container.id, { ...file, owner: file.owner && numericOwner(file.owner, accounts) });
       await step('SETUP');
       for (const [index, command] of plan.setup.entries()) {
         const run = await this.services.exec.run(caller, container.id, command);
@@ -634,17 +638,21 @@ export class LabService {
     }
   }
 
-  /** Stores a student's new state and tells those following the lab. */
+  /** Stores a student's new state and tells those following the lab; they are done once every student has settled. */
   private async changed(student: StudentEntry, state: StudentState, reason: string | null): Promise<void> {
     await this.store.setStudentState(student.lab, student.id, state, reason);
-    const followers = this.followers.get(student.lab);
-    if (!followers?.size) return;
-    const now = toStudent({ ...student, state, reason }, this.steps.get(keyOf(student)) ?? null);
-    for (const sink of followers) sink.push(now);
-    if (state === 'READY' || state === 'FAILED') {
+    const followers = this.announce(student, state, reason);
+    if (followers?.size && (state === 'READY' || state === 'FAILED')) {
       const settled = !(await this.store.students(student.lab)).some((s) => UNSETTLED.includes(s.state as StudentState));
       if (settled) for (const sink of followers) sink.end();
     }
+  }
+
+  private announce(student: StudentEntry, state: StudentState, reason: string | null) {
+    const followers = this.followers.get(student.lab);
+    const now = toStudent({ ...student, state, reason }, this.steps.get(keyOf(student)) ?? null);
+    for (const sink of followers ?? []) sink.push(now);
+    return followers;
   }
 
   private async removeContainers(caller: Caller, labels: string[]): Promise<void> {
@@ -716,6 +724,17 @@ export class LabService {
 /** Labs span many containers: only a token that sees every container manages them. */
 function assertStaff(caller: Caller): void {
   if (caller.scoped) throw forbidden('Labs are managed with a token that has no container scope');
+}
+
+/**
+ * An owner whose user is one provisioning just made (or root) as its numbers, so writing the
+ * file need not read the account files again; any other stays as it is, for the file service to resolve.
+ */
+function numericOwner(owner: string, accounts: ReadonlyMap<string, { uid: number; gid: number }>): string {
+  const [user, group] = owner.split(':') as [string, string | undefined];
+  const known = accounts.get(user);
+  if (!known) return owner;
+  return `${known.uid}:${group ?? known.gid}`;
 }
 
 const keyOf = (student: { lab: string; id: string }) => `${student.lab}/${student.id}`;
