@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ContainerTerminalsDocument } from '../client/index.js';
 import { authTokens, containerMaker, TOKENS } from './auth-kit.js';
 import { openBrowser, type Browser } from './browser-kit.js';
-import { ContainerQuery, Exec, ReadFile, WriteFile } from './documents.js';
+import { ContainerQuery, CreateLab, Exec, OpenTerminalId, ReadFile, RemoveLab, TerminalInput, WriteFile } from './documents.js';
 import { BUSYBOX_IMAGE, containerFactory, DEBIAN_IMAGE, startTestServer, type TestServer } from './kit.js';
 
 /** The console's first load parses its scripts on a loaded 2-core machine; each step after waits for the server and the engine. */
@@ -323,6 +323,43 @@ describe('the console, with authentication off', async () => {
         expect(browser.elsewhere).toEqual([]);
       } finally {
         await browser.close();
+      }
+    },
+    TEST_MS,
+  );
+
+  it(
+    "shows a lab's grid of five from one subscription, with a terminal's screen on its tile; runs a check across it onto the tiles; takes a tile to its student's container",
+    async () => {
+      const lab = `console-${process.pid}`;
+      const students = ['s01', 's02', 's03', 's04', 's05'].map((id) => ({ id, displayName: `Student ${id}` }));
+      await server.ok(CreateLab, { input: { name: lab, template: { image: BUSYBOX_IMAGE, command: 'sleep 3600' }, students } });
+      const { browser, page } = await openConsole(server, '/#/labs');
+      try {
+        await page.locator(`tr[data-lab="${lab}"] a`).click({ timeout: STEP_MS });
+        const tile = (id: string) => page.locator(`article[data-student="${id}"]`);
+        for (const { id } of students) {
+          await expect.poll(() => tile(id).innerText(), { timeout: STEP_MS }).toMatch(/running[\s\S]*CPU [\d.]+ %/);
+        }
+        const terminal = (await server.ok(OpenTerminalId, { container: `${lab}-s02`, args: ['sh'] })).openTerminal;
+        await server.ok(TerminalInput, { id: terminal.id, data: 'echo screen-$((6*7))\n' });
+        await expect.poll(() => tile('s02').getByTestId('screen').innerText(), { timeout: STEP_MS }).toContain('screen-42');
+        await page.getByLabel('Check command').fill('echo "solved by $(hostname)"');
+        await page.getByRole('button', { name: 'Run check' }).click({ timeout: STEP_MS });
+        for (const { id } of students) await expect.poll(() => tile(id).getByTestId('check').innerText(), { timeout: STEP_MS }).toMatch(/^solved by /);
+        await expect.poll(() => page.getByRole('button', { name: 'Run check' }).isEnabled(), { timeout: STEP_MS }).toBe(true);
+        // Each check is an execution, and the lab's activity feed shows it with its container.
+        const checked = page.getByTestId('activity').locator('tr[data-kind="EXEC_END"]');
+        await expect.poll(() => checked.count(), { timeout: STEP_MS }).toBe(5);
+        expect(await checked.first().innerText()).toContain(`${lab}-s0`);
+        await screenshot(page, 'lab');
+        await tile('s02').getByRole('link', { name: 'Watch' }).click({ timeout: STEP_MS });
+        await page.locator('.container-page').waitFor({ timeout: STEP_MS });
+        expect(page.url()).toContain(`#/containers/${lab}-s02`);
+        expect(browser.elsewhere).toEqual([]);
+      } finally {
+        await browser.close();
+        await server.ok(RemoveLab, { lab });
       }
     },
     TEST_MS,

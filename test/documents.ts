@@ -360,3 +360,29 @@ export const ServerStatsQuery = graphql(`
     }
   }
 `);
+
+export const CreateLab = graphql(`
+  mutation CreateLab($input: CreateLabInput!) {
+    createLab(input: $input) {
+      lab {
+        name
+        state
+        expiresAt
+      }
+      credentials {
+        student
+        password
+        token
+        tokenId
+      }
+    }
+  }
+`);
+
+export const RemoveLab = graphql(`
+  mutation RemoveLab($lab: String!) {
+    removeLab(lab: $lab) {
+      name
+    }
+  }
+`);

@@ -4,12 +4,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sha512Crypt } from '../src/core/shacrypt.js';
 import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { authTokens, codes, TOKENS, TRANSPORTS, transports, type Outcome } from './auth-kit.js';
-import { ContainerQuery, Exec, ExecutionQuery, OpenTerminalId, ServerStatsQuery, TerminalInput, TerminalWatchKinds } from './documents.js';
+import { ContainerQuery, CreateLab, Exec, ExecutionQuery, OpenTerminalId, RemoveLab, ServerStatsQuery, TerminalInput, TerminalWatchKinds } from './documents.js';
 import type { LabTemplateInput } from './gql/graphql.js';
 import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, startTestServer, waitFor } from './kit.js';
 import { watchWs, wsClient } from './live-client.js';
 import { serverProcess } from './process-kit.js';
+import { expectError, restClient } from './rest-client.js';
 import { freshDataDir } from './store-kit.js';
 
 /*
@@ -32,24 +33,6 @@ const SaveTemplate = graphql(`
           mode
           owner
         }
-      }
-    }
-  }
-`);
-
-const CreateLab = graphql(`
-  mutation CreateLab($input: CreateLabInput!) {
-    createLab(input: $input) {
-      lab {
-        name
-        state
-        expiresAt
-      }
-      credentials {
-        student
-        password
-        token
-        tokenId
       }
     }
   }
@@ -121,6 +104,7 @@ const LabStatus = graphql(`
           cpuPercent
           memoryUsedBytes
           lastActivity
+          screen
           container {
             state
           }
@@ -175,14 +159,6 @@ const StartAndExtendLab = graphql(`
     extendLab(lab: $lab, seconds: $seconds) {
       state
       expiresAt
-    }
-  }
-`);
-
-const RemoveLab = graphql(`
-  mutation RemoveLab($lab: String!) {
-    removeLab(lab: $lab) {
-      name
     }
   }
 `);
@@ -283,8 +259,11 @@ describe('a lab from a saved template, on Debian', () => {
     }
   });
 
-  it('shows the whole class in one message a tick, over one stats stream per container, with terminal typing as activity', async () => {
-    type Tick = { at: string; students: Array<{ id: string; cpuPercent: number | null; memoryUsedBytes: number | null; lastActivity: string | null; container: { state: string } | null }> };
+  it("shows the whole class in one message a tick, over one stats stream per container, with terminal typing as activity and each terminal's screen", async () => {
+    type Tick = {
+      at: string;
+      students: Array<{ id: string; cpuPercent: number | null; memoryUsedBytes: number | null; lastActivity: string | null; screen: string | null; container: { state: string } | null }>;
+    };
     const client = wsClient(server, TOKENS.operator);
     const watches = [watchWs(client, LabStatus, { lab }), watchWs(client, LabStatus, { lab })];
     const ticks = (i: number) => watches[i]!.events.map((e) => e.labStatus as Tick);
@@ -293,11 +272,15 @@ describe('a lab from a saved template, on Debian', () => {
     const streams = (await staff(ServerStatsQuery, {})).serverStats.streams.find((s) => s.kind === 'stats')!;
     expect(streams).toEqual({ kind: 'stats', upstreams: 5, subscribers: 10 });
 
+    expect(ticks(0).at(-1)!.students.map((s) => s.screen)).toEqual(Array(5).fill(null));
     const terminal = (await staff(OpenTerminalId, { container: `${lab}-s04`, args: ['cat'] })).openTerminal;
     const typedAt = Date.now();
     await staff(TerminalInput, { id: terminal.id, data: 'typing\n' });
     const s04 = (tick: Tick) => tick.students.find((s) => s.id === 's04')!;
-    await watches[0]!.until(() => ticks(0).some((tick) => new Date(tick.at).getTime() > typedAt && new Date(s04(tick).lastActivity ?? 0).getTime() >= typedAt), 30_000);
+    const seen = await watches[0]!.until(() => ticks(0).some((tick) => new Date(tick.at).getTime() > typedAt && new Date(s04(tick).lastActivity ?? 0).getTime() >= typedAt), 30_000);
+    expect(seen.length).toBeGreaterThan(0);
+    // The terminal echoes the line and cat prints it again: the screen shows both, as a terminal would.
+    await watches[0]!.until(() => ticks(0).some((tick) => s04(tick).screen === 'typing\ntyping'), 30_000);
     for (const watch of watches) watch.stop();
     client.dispose();
   });
@@ -311,6 +294,14 @@ describe('a lab from a saved template, on Debian', () => {
     expect(codes(await as(tokenOf('s01'), ContainerQuery, { ref: otherId }, transport))).toEqual(['NOT_FOUND']);
     expect(codes(await as(tokenOf('s01'), Exec, { container: `${lab}-s02`, input: { command: 'id' } }, transport))).toEqual(['NOT_FOUND']);
     expect(codes(await as(tokenOf('s01'), Labs, {}, transport))).toEqual(['FORBIDDEN']);
+  });
+
+  it("lets a student's token reach their own container and nothing else, over REST", async () => {
+    const student = restClient(server, tokenOf('s01'));
+    expect((await student('POST', `/containers/${lab}-s01/exec`, { command: 'true' })).status).toBe(200);
+    expect((await student('GET', '/containers')).body.containers.map((c: { name: string }) => c.name)).toEqual([`${lab}-s01`]);
+    expectError(await student('POST', `/containers/${lab}-s02/exec`, { command: 'true' }), 404);
+    expectError(await student('GET', `/containers/${lab}-s02/logs`), 404);
   });
 
   it("refuses a student's token on another student's execution and terminal, guessed by id", async () => {
@@ -437,6 +428,22 @@ describe('labs on busybox', () => {
     expect(codes(await as(TOKENS.scoped, CreateLab, { input: { name: lab, students: students(1), template: BUSYBOX_EXERCISE } }))).toEqual(['FORBIDDEN']);
     expect(codes(await as(TOKENS.operator, LabQuery, { name: lab }))).toEqual(['NOT_FOUND']);
     expect(await containersOf(lab)).toEqual([]);
+  });
+});
+
+describe('the quota of all labs together', () => {
+  it('refuses a lab that would take the server past MAX_LAB_CONTAINERS, before anything is created', async () => {
+    const capped = await startTestServer({ MAX_LAB_CONTAINERS: '3' });
+    const first = labName('cap1');
+    const second = labName('cap2');
+    labsMade.push(first, second);
+    const template = { image: BUSYBOX_IMAGE, command: 'sleep 3600' };
+    await capped.ok(CreateLab, { input: { name: first, template, students: students(2) } });
+    const refused = await capped.execute(CreateLab, { input: { name: second, template, students: students(2) } });
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(refused.errors![0]!.message).toContain('MAX_LAB_CONTAINERS');
+    expect(await containersOf(second)).toEqual([]);
+    await capped.ok(RemoveLab, { lab: first });
   });
 });
 

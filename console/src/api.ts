@@ -1,4 +1,4 @@
-import { Client, CombinedError, fetchExchange, subscriptionExchange, type AnyVariables, type TypedDocumentNode } from '@urql/core';
+import { Client, CombinedError, fetchExchange, stringifyDocument, subscriptionExchange, type AnyVariables, type TypedDocumentNode } from '@urql/core';
 import { createClient as createWsClient } from 'graphql-ws';
 
 /** The server's GraphQL endpoint, on the page's own origin. */
@@ -6,7 +6,15 @@ const ENDPOINT = '/graphql';
 
 export interface Api {
   client: Client;
+  /** Runs a subscription that ends on its own (a check across a lab), with its end told: urql's client does not tell it. Returns how to stop it. */
+  stream<Data, Variables extends AnyVariables>(document: TypedDocumentNode<Data, Variables>, variables: Variables, handlers: StreamHandlers<Data>): () => void;
   dispose(): void;
+}
+
+export interface StreamHandlers<Data> {
+  next(data: Data): void;
+  failed(message: string): void;
+  complete(): void;
 }
 
 /** urql over HTTP for queries and mutations, graphql-ws for subscriptions, both carrying the token if there is one. */
@@ -32,7 +40,19 @@ export function connect(token: string | undefined): Api {
       }),
     ],
   });
-  return { client, dispose: () => void ws.dispose() };
+  return {
+    client,
+    stream: (document, variables, handlers) =>
+      ws.subscribe(
+        { query: stringifyDocument(document), variables: variables as Record<string, unknown> },
+        {
+          next: (result) => (result.errors?.length ? handlers.failed(result.errors[0]!.message) : result.data && handlers.next(result.data as never)),
+          error: (error) => handlers.failed(error instanceof Error ? error.message : Array.isArray(error) ? String(error[0]?.message) : 'The connection was lost'),
+          complete: handlers.complete,
+        },
+      ),
+    dispose: () => void ws.dispose(),
+  };
 }
 
 /** The API's error code (extensions.code) of a failed result, if the server gave one. */

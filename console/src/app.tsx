@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { ContainerPage } from './pages/container';
 import { ContainersPage } from './pages/containers';
-import { containerOfRoute, containersHref } from './routes';
+import { LabPage, LabsPage } from './pages/labs';
+import { containerOfRoute, containersHref, labOfRoute, labsHref } from './routes';
 import { SessionContext, signIn, storedToken, type Session } from './session';
 
 /** The route in the URL's fragment (routes.ts). */
@@ -44,19 +45,23 @@ export function App() {
   if (!session) return asking ? <SignIn problem={problem} onToken={(token) => void attempt(token)} /> : <p class="status">Connecting…</p>;
 
   const containerName = containerOfRoute(route);
+  const lab = labOfRoute(route);
+  const page = containerName ? <ContainerPage name={containerName} /> : lab ? <LabPage name={lab} /> : lab === null ? <LabsPage /> : <ContainersPage />;
   return (
     <SessionContext.Provider value={session}>
       <header>
         <a class="brand" href={containersHref}>
           podgraph
         </a>
+        {/* Labs are for staff: a scoped token (a student's) sees its containers only. */}
+        {!session.scoped && <a href={labsHref}>Labs</a>}
         <span class="engine">{session.engine}</span>
         <span class="who" data-testid="access">
           {session.open ? 'authentication off' : `${session.tokenId} · ${session.role}${session.scoped ? ' · scoped' : ''}`}
         </span>
         {!session.open && <button onClick={session.signOut}>Sign out</button>}
       </header>
-      <main>{containerName ? <ContainerPage name={containerName} /> : <ContainersPage />}</main>
+      <main>{page}</main>
     </SessionContext.Provider>
   );
 }

@@ -62,7 +62,12 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
   });
   const exec = new ExecService(engine, reaper, pool, containers, executionStore, recorder, config.maxOutputBytes);
   const users = new UserService(engine, pool, containers, files, recorder);
-  const labs = new LabService(new LabStore(database), new StudentTokens(), { containers, users, files, exec, stats }, recorder, {
+  const terminals = new TerminalService(engine, reaper, pool, containers, {
+    maxTerminals: config.maxTerminals,
+    maxPerOwner: config.maxTerminalsPerToken,
+    idleTimeoutMs: config.terminalIdleTimeoutMs,
+  }, recorder, config.recordTerminals ? recordingStore : null);
+  const labs = new LabService(new LabStore(database), new StudentTokens(), { containers, users, files, exec, stats, terminals }, recorder, {
     maxStudents: config.labs.maxStudents,
     maxStudentsTotal: config.labs.maxStudentsTotal,
     concurrency: config.maxWorkers,
@@ -86,10 +91,6 @@ export function createServices(engine: ContainerEngine, config: Config, engineIs
     users,
     labs,
     system: new SystemService(engine, pool, config.requestTimeoutMs, database),
-    terminals: new TerminalService(engine, reaper, pool, containers, {
-      maxTerminals: config.maxTerminals,
-      maxPerOwner: config.maxTerminalsPerToken,
-      idleTimeoutMs: config.terminalIdleTimeoutMs,
-    }, recorder, config.recordTerminals ? recordingStore : null),
+    terminals,
   };
 }

@@ -12,6 +12,7 @@ import { markOf, type Recorder } from './activity.js';
 import type { Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
 import { TerminalRecording } from './terminal-recording.js';
+import { TerminalScreen } from './terminal-screen.js';
 import { toArgv } from './exec.js';
 import { argv, parseInput, processUser } from './validation.js';
 
@@ -114,6 +115,10 @@ class TerminalSession {
 
   /** Bytes typed, by token id, for the session's audit record. */
   readonly typed = new Map<string, number>();
+  /** What it shows now, for a lab's grid. */
+  readonly screen: TerminalScreen;
+  /** When it last printed anything (0: never). */
+  lastOutputAt = 0;
 
   constructor(
     readonly id: string,
@@ -130,6 +135,7 @@ class TerminalSession {
     private readonly onIdle: () => void,
   ) {
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
+    this.screen = new TerminalScreen(size);
   }
 
   /** Called once the process runs: from now on the terminal can be idle. */
@@ -188,6 +194,8 @@ class TerminalSession {
       this.scrollbackStart = 0;
     }
     for (const sink of this.watchers) sink.push({ kind: 'output', data, cursor: String(chunk.cursor) });
+    this.screen.write(data);
+    this.lastOutputAt = Date.now();
   }
 
   /** Replays the scrollback after `after` as one event, then streams live output. */
@@ -305,7 +313,10 @@ export class TerminalService {
           durationMs: Date.now() - session.openedAt.getTime(),
         };
         void this.recorder.record(caller, 'TERMINAL_CLOSE', markOf(session.container), 'ok', detail).catch(() => undefined);
-        setTimeout(() => this.sessions.delete(session.id), EXITED_LINGER_MS).unref();
+        setTimeout(() => {
+          this.sessions.delete(session.id);
+          session.screen.dispose();
+        }, EXITED_LINGER_MS).unref();
       });
       if (this.closing) void session.process.kill();
       return session.model;
@@ -369,9 +380,17 @@ export class TerminalService {
     const next = parseInput(terminalSize, size);
     await this.pool.write.run(() => session.process.resize(next));
     session.size = next;
+    session.screen.resize(next);
     session.recording?.append('r', `${next.cols}x${next.rows}`).catch((error: AppError) => session.fail(error));
     session.touch();
     return session.model;
+  }
+
+  /** The screen of the container's terminal that printed last, running ones first; null without one. */
+  screenOf(containerId: string): string | null {
+    const sessions = [...this.sessions.values()].filter((session) => session.container.id === containerId);
+    sessions.sort((a, b) => Number(b.running) - Number(a.running) || b.lastOutputAt - a.lastOutputAt);
+    return sessions[0]?.screen.text() ?? null;
   }
 
   /** Kills the terminal's process; every watcher receives the exit. */

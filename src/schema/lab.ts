@@ -367,6 +367,10 @@ const StudentStatusRef = builder.objectRef<StudentStatus>('LabStudentStatus').im
     memoryUsedBytes: t.float({ nullable: true, resolve: (s) => s.memoryUsedBytes }),
     memoryLimitBytes: t.float({ nullable: true, resolve: (s) => s.memoryLimitBytes }),
     lastActivity: t.field({ type: DateTimeScalar, nullable: true, description: LAST_ACTIVITY, resolve: (s) => s.lastActivity }),
+    screen: t.exposeString('screen', {
+      nullable: true,
+      description: 'What their terminal shows now, as text (the terminal in their container that printed last, running ones first); null without one.',
+    }),
   }),
 });
 

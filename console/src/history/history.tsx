@@ -12,6 +12,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, run } from '../api';
 import { commandLine, elapsed, timestamp } from '../format';
 import { keepSubscribed } from '../live';
+import { ActivityTable } from './activity-table';
 import { useSession } from '../session';
 
 /** Executions read per page ("Load more" reads the next). */
@@ -213,21 +214,7 @@ export function History({ container }: { container: string }) {
       <h2>Activity</h2>
       {activity.problem && <p class="error">{activity.problem}</p>}
       {activity.reconnecting && <p class="status">Connection lost: reconnecting…</p>}
-      <table data-testid="activity">
-        <tbody>
-          {activity.items.map((item) => (
-            <tr key={item.id} data-kind={item.kind}>
-              <td>{timestamp(item.at)}</td>
-              <td>{item.kind}</td>
-              <td>
-                {item.caller} ({item.callerRole})
-              </td>
-              <td class={item.outcome === 'ok' ? 'ok' : 'failed'}>{item.outcome}</td>
-              <td>{item.path ?? item.username ?? item.terminalId ?? (item.exitCode != null ? `exit code ${item.exitCode}` : '')}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ActivityTable items={activity.items} />
       {activity.items.length === 0 && <p class="status">No activity recorded for this container.</p>}
     </section>
   );

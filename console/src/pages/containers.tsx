@@ -13,6 +13,7 @@ import { run } from '../api';
 import { useLiveContainers, type Container } from '../containers';
 import { bytes, duration } from '../format';
 import { keepSubscribed } from '../live';
+import { useNow } from '../now';
 import { containerHref } from '../routes';
 import { useSession } from '../session';
 
@@ -20,16 +21,6 @@ import { useSession } from '../session';
 const MAX_ROWS = 200;
 
 type Stats = Extract<ContainerStatsSubscription['containerStats'], { __typename: 'ContainerStats' }>;
-
-/** The time now, once a second, for uptimes. */
-function useNow(): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
-  return now;
-}
 
 /** "a=1, b" → ["a=1", "b"] */
 const labelList = (text: string) =>

@@ -18,6 +18,7 @@ import { Limiter } from '../limiter.js';
 import type { Requester } from '../policy.js';
 import { sha512Crypt } from '../shacrypt.js';
 import type { StatsService } from '../stats.js';
+import type { TerminalService } from '../terminals.js';
 import type { UserService } from '../users.js';
 import { argv, parseInput, processUser } from '../validation.js';
 import { LAB_LABEL, containerNameOf, labName, labTemplate, labelSelectorsOf, planFor, studentId, templateName, ttlSeconds, type LabTemplate, type LabTemplateInput } from './template.js';
@@ -86,6 +87,8 @@ export interface StudentStatus {
   memoryUsedBytes: number | null;
   memoryLimitBytes: number | null;
   lastActivity: Date | null;
+  /** What their terminal shows now: the one that printed last; null without one. */
+  screen: string | null;
 }
 
 export interface LabStatus {
@@ -161,6 +164,7 @@ interface Services {
   files: FileService;
   exec: ExecService;
   stats: StatsService;
+  terminals: TerminalService;
 }
 
 /**
@@ -173,6 +177,8 @@ export class LabService {
   private readonly workers: Limiter;
   /** One provisioning, reset or removal at a time per student. */
   private readonly perStudent = new KeyedMutex();
+  /** Enrolments one at a time, so two at once cannot both pass the name and quota checks. */
+  private readonly enrolling = new Limiter(1);
   /** The step of each student being provisioned, by `lab/student`. */
   private readonly steps = new Map<string, ProvisionStep>();
   private readonly followers = new Map<string, Set<Sink<Student | StreamGap>>>();
@@ -240,8 +246,8 @@ export class LabService {
   async create(caller: Caller, input: CreateLabInput, requester: Requester): Promise<{ lab: Lab; credentials: Credentials[] }> {
     assertStaff(caller);
     const spec = parseInput(createLabInput, input);
-    return this.recorder.action(caller, 'LAB_CREATE', null, { lab: spec.name, students: spec.students.length }, async () => {
-      const template = spec.template ? parseInput(labTemplate, spec.template) : await this.savedTemplate(spec.templateName!);
+    return this.recorder.action(caller, 'LAB_CREATE', null, { lab: spec.name, students: spec.students.length }, () => this.enrolling.run(async () => {
+      const template = spec.template ?? (await this.savedTemplate(spec.templateName!));
       if (await this.store.lab(spec.name)) throw conflict(`A lab named ${spec.name} exists`);
       await this.checkQuota(spec.students.length, spec.students.length);
       await this.checkTemplate(template, requester);
@@ -261,14 +267,14 @@ export class LabService {
       this.scheduleExpiry();
       this.provisionInBackground(entry, students, caller, requester);
       return { lab: toLab(entry), credentials };
-    });
+    }));
   }
 
   async addStudents(caller: Caller, labRef: string, input: z.input<typeof roster>, requester: Requester): Promise<Credentials[]> {
     assertStaff(caller);
     const name = parseInput(labName, labRef);
     const additions = parseInput(roster, input);
-    return this.recorder.action(caller, 'STUDENT_ADD', null, { lab: name, students: additions.map((s) => s.id) }, async () => {
+    return this.recorder.action(caller, 'STUDENT_ADD', null, { lab: name, students: additions.map((s) => s.id) }, () => this.enrolling.run(async () => {
       const lab = await this.activeLab(name);
       const existing = new Set((await this.store.students(name)).map((s) => s.id));
       const repeated = additions.find((s) => existing.has(s.id));
@@ -279,7 +285,7 @@ export class LabService {
       for (const token of tokens) this.tokens.add(token.entry);
       this.provisionInBackground(lab, students, caller, requester);
       return credentials;
-    });
+    }));
   }
 
   /** Removes a student's containers (found by label), then the student and their tokens. */
@@ -494,6 +500,7 @@ export class LabService {
               memoryUsedBytes: sample?.memoryUsedBytes ?? null,
               memoryLimitBytes: sample?.memoryLimitBytes ?? null,
               lastActivity,
+              screen: container ? this.services.terminals.screenOf(container.id) : null,
             };
           }),
         );
