@@ -115,8 +115,10 @@ class TerminalSession {
 
   /** Bytes typed, by token id, for the session's audit record. */
   readonly typed = new Map<string, number>();
-  /** What it shows now, for a lab's grid. */
-  readonly screen: TerminalScreen;
+  /** What it shows, for a lab's grid: emulated only when asked, so a terminal nobody shows costs nothing. */
+  private readonly screen: TerminalScreen;
+  /** The last output chunk the screen has been given. */
+  private screenCursor = 0;
   /** When it last printed anything (0: never). */
   lastOutputAt = 0;
 
@@ -194,8 +196,26 @@ class TerminalSession {
       this.scrollbackStart = 0;
     }
     for (const sink of this.watchers) sink.push({ kind: 'output', data, cursor: String(chunk.cursor) });
-    this.screen.write(data);
     this.lastOutputAt = Date.now();
+  }
+
+  /** What it shows now: the screen is brought up to date from the scrollback first. */
+  async screenText(): Promise<string> {
+    const unseen = this.scrollback.slice(this.scrollbackStart).filter((chunk) => chunk.cursor > this.screenCursor);
+    // Output trimmed from the scrollback before the screen saw it: start over from what is kept.
+    if (unseen.length && unseen[0]!.cursor > this.screenCursor + 1) this.screen.reset();
+    for (const chunk of unseen) this.screen.write(chunk.data);
+    this.screenCursor = this.cursor;
+    return this.screen.text();
+  }
+
+  resize(size: TerminalSize): void {
+    this.size = size;
+    this.screen.resize(size);
+  }
+
+  dispose(): void {
+    this.screen.dispose();
   }
 
   /** Replays the scrollback after `after` as one event, then streams live output. */
@@ -315,7 +335,7 @@ export class TerminalService {
         void this.recorder.record(caller, 'TERMINAL_CLOSE', markOf(session.container), 'ok', detail).catch(() => undefined);
         setTimeout(() => {
           this.sessions.delete(session.id);
-          session.screen.dispose();
+          session.dispose();
         }, EXITED_LINGER_MS).unref();
       });
       if (this.closing) void session.process.kill();
@@ -379,18 +399,17 @@ export class TerminalService {
     const session = this.require(id);
     const next = parseInput(terminalSize, size);
     await this.pool.write.run(() => session.process.resize(next));
-    session.size = next;
-    session.screen.resize(next);
+    session.resize(next);
     session.recording?.append('r', `${next.cols}x${next.rows}`).catch((error: AppError) => session.fail(error));
     session.touch();
     return session.model;
   }
 
   /** The screen of the container's terminal that printed last, running ones first; null without one. */
-  screenOf(containerId: string): string | null {
+  async screenOf(containerId: string): Promise<string | null> {
     const sessions = [...this.sessions.values()].filter((session) => session.container.id === containerId);
     sessions.sort((a, b) => Number(b.running) - Number(a.running) || b.lastOutputAt - a.lastOutputAt);
-    return sessions[0]?.screen.text() ?? null;
+    return sessions[0] ? sessions[0].screenText() : null;
   }
 
   /** Kills the terminal's process; every watcher receives the exit. */

@@ -491,6 +491,7 @@ export class LabService {
             const container = byName.get(containerNameOf(student)) ?? null;
             const sample = container ? samples.get(container.id) : undefined;
             const lastActivity = container ? await this.recorder.lastActivity(caller, container).catch(() => null) : null;
+            const screen = container ? await this.services.terminals.screenOf(container.id) : null;
             return {
               id: student.id,
               displayName: student.displayName,
@@ -500,7 +501,7 @@ export class LabService {
               memoryUsedBytes: sample?.memoryUsedBytes ?? null,
               memoryLimitBytes: sample?.memoryLimitBytes ?? null,
               lastActivity,
-              screen: container ? this.services.terminals.screenOf(container.id) : null,
+              screen,
             };
           }),
         );
