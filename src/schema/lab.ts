@@ -1,15 +1,6 @@
-import {
-  LAB_STATES,
-  PROVISION_STEPS,
-  STUDENT_STATES,
-  type CheckResult,
-  type Credentials,
-  type Lab,
-  type LabStatus,
-  type Student,
-  type StudentStatus,
-  type TokenInfo,
-} from '../core/labs/service.js';
+import { LAB_STATES, PROVISION_STEPS, STUDENT_STATES, type Lab, type Student, type TokenInfo } from '../core/labs/model.js';
+import type { CheckResult, Credentials } from '../core/labs/service.js';
+import type { LabStatus, StudentStatus } from '../core/labs/status.js';
 import type { LabTemplate, LabTemplateInput } from '../core/labs/template.js';
 import { AppError } from '../errors.js';
 import type { SavedTemplate } from '../store/labs.js';

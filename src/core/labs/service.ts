@@ -2,56 +2,23 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, badInput, conflict, forbidden, fromEngineError, notFound } from '../../errors.js';
-import type { ContainerModel } from '../../engine/container-model.js';
-import type { StatsSample } from '../../engine/port.js';
 import type { LabEntry, LabStore, SavedTemplate, StudentEntry } from '../../store/labs.js';
 import type { StreamGap } from '../../streams/gap.js';
-import { createSubscriber, type QueueLimits, type Sink } from '../../streams/subscriber.js';
+import { createSubscriber, type QueueLimits } from '../../streams/subscriber.js';
 import type { ActivityKind, Recorder } from '../activity.js';
 import type { Caller } from '../caller.js';
-import type { ContainerService } from '../containers.js';
-import type { ExecService, Execution } from '../exec.js';
-import type { FileService } from '../files.js';
-import { KeyedMutex } from '../keyed-mutex.js';
-import { toLiveTarget } from '../live-target.js';
+import type { Execution } from '../exec.js';
 import { Limiter } from '../limiter.js';
 import type { Requester } from '../policy.js';
 import { sha512Crypt } from '../shacrypt.js';
 import type { StatsService } from '../stats.js';
 import type { TerminalService } from '../terminals.js';
-import type { UserService } from '../users.js';
 import { argv, parseInput, processUser } from '../validation.js';
-import { LAB_LABEL, containerNameOf, labName, labTemplate, labelSelectorsOf, planFor, studentId, templateName, ttlSeconds, type LabTemplate, type LabTemplateInput } from './template.js';
+import { UNSETTLED, toLab, toStudent, toTokenInfo, type Lab, type LabState, type Student, type TokenInfo } from './model.js';
+import { Provisioner, type ProvisioningServices } from './provisioner.js';
+import { followLabStatus, type LabStatus, type statusInput } from './status.js';
+import { LAB_LABEL, labName, labTemplate, planFor, studentId, templateName, ttlSeconds, type LabTemplate, type LabTemplateInput } from './template.js';
 import type { StudentTokens } from './tokens.js';
-
-export const LAB_STATES = ['ACTIVE', 'STOPPED', 'EXPIRED'] as const;
-export type LabState = (typeof LAB_STATES)[number];
-export const STUDENT_STATES = ['PENDING', 'PROVISIONING', 'READY', 'FAILED'] as const;
-export type StudentState = (typeof STUDENT_STATES)[number];
-export const PROVISION_STEPS = ['CONTAINER', 'ACCOUNTS', 'FILES', 'SETUP'] as const;
-export type ProvisionStep = (typeof PROVISION_STEPS)[number];
-
-/** States a student's provisioning has not ended in: a start resumes them. */
-const UNSETTLED: readonly StudentState[] = ['PENDING', 'PROVISIONING'];
-
-export interface Lab {
-  name: string;
-  template: LabTemplate;
-  state: LabState;
-  createdAt: Date;
-  expiresAt: Date;
-}
-
-export interface Student {
-  lab: string;
-  id: string;
-  displayName: string;
-  state: StudentState;
-  reason: string | null;
-  /** The step it is at while provisioning. */
-  step: ProvisionStep | null;
-  containerName: string;
-}
 
 /** What a student is handed, once: the password of their account and their token. */
 export interface Credentials {
@@ -62,40 +29,11 @@ export interface Credentials {
   tokenId: string;
 }
 
-export interface TokenInfo {
-  id: string;
-  lab: string;
-  student: string;
-  createdAt: Date;
-  revokedAt: Date | null;
-}
-
 export interface CheckResult {
   student: string;
   execution: Execution | null;
   /** Why the check could not run in this student's container. */
   error: AppError | null;
-}
-
-/** One student as a tick of labStatus shows them. */
-export interface StudentStatus {
-  id: string;
-  displayName: string;
-  state: StudentState;
-  container: ContainerModel | null;
-  cpuPercent: number | null;
-  memoryUsedBytes: number | null;
-  memoryLimitBytes: number | null;
-  lastActivity: Date | null;
-  /** What their terminal shows now: the one that printed last; null without one. */
-  screen: string | null;
-}
-
-export interface LabStatus {
-  lab: string;
-  /** When the tick began gathering: its age on arrival is how late the picture is. */
-  at: Date;
-  students: StudentStatus[];
 }
 
 export interface LabLimits {
@@ -138,11 +76,6 @@ const checkInput = z.object({
   timeoutSeconds: z.number().positive().max(600).default(60),
 });
 
-const statusInput = z.object({ intervalMs: z.number().int().min(1000).max(60_000).default(2000) });
-
-/** A tick is a whole class's picture: a subscriber that falls behind needs only the newest. */
-const STATUS_QUEUE: QueueLimits<LabStatus | StreamGap> = { maxItems: 2, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
-const PROGRESS_QUEUE: QueueLimits<Student | StreamGap> = { maxItems: 10_000, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
 const CHECK_QUEUE: QueueLimits<CheckResult | StreamGap> = { maxItems: 10_000, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
 
 /** Twelve characters from an alphabet without look-alikes (no 0/O, 1/l/I): easy to copy from paper. */
@@ -158,11 +91,7 @@ function generatePassword(): string {
 /** Who acts when the server itself does something to a lab: expiry. */
 const SERVER: Caller = { actor: { tokenId: 'podgraph', role: 'admin' }, scoped: false, inScope: () => true };
 
-interface Services {
-  containers: ContainerService;
-  users: UserService;
-  files: FileService;
-  exec: ExecService;
+interface Services extends ProvisioningServices {
   stats: StatsService;
   terminals: TerminalService;
 }
@@ -174,20 +103,12 @@ interface Services {
  * stops and removes expired labs.
  */
 export class LabService {
+  /** Students provisioned, checks run and containers started or stopped, at once: MAX_WORKERS. */
   private readonly workers: Limiter;
-  /** One provisioning, reset or removal at a time per student. */
-  private readonly perStudent = new KeyedMutex();
+  private readonly provisioner: Provisioner;
   /** Enrolments one at a time, so two at once cannot both pass the name and quota checks. */
   private readonly enrolling = new Limiter(1);
-  /** The step of each student being provisioned, by `lab/student`. */
-  private readonly steps = new Map<string, ProvisionStep>();
-  private readonly followers = new Map<string, Set<Sink<Student | StreamGap>>>();
-  /** Provisioning in flight, by lab: a lab's removal waits for its own. */
-  private readonly inFlight = new Map<string, Set<Promise<void>>>();
-  /** Labs being removed: their provisioning stops at its next step. */
-  private readonly removing = new Set<string>();
   private expiryTimer: NodeJS.Timeout | undefined;
-  /** Set when the server stops: provisioning cut short stays unsettled, to resume at the next start. */
   private stopping = false;
 
   constructor(
@@ -199,6 +120,7 @@ export class LabService {
     private readonly logger: Logger,
   ) {
     this.workers = new Limiter(limits.concurrency);
+    this.provisioner = new Provisioner(store, services, this.workers, logger);
   }
 
   /** Loads the tokens, resumes provisioning a stop cut short, and schedules expiry. */
@@ -208,7 +130,7 @@ export class LabService {
     for (const token of await this.store.tokens()) this.tokens.add(token);
     for (const student of await this.store.unsettledStudents(UNSETTLED)) {
       const lab = labs.get(student.lab);
-      if (lab) this.provisionInBackground(lab, [student], creatorOf(lab), requesterOf(lab));
+      if (lab) this.provisioner.provision(lab, [student], creatorOf(lab), requesterOf(lab));
     }
     this.scheduleExpiry();
   }
@@ -217,8 +139,7 @@ export class LabService {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.expiryTimer);
-    await Promise.allSettled([...this.inFlight.values()].flatMap((running) => [...running]));
-    for (const sinks of this.followers.values()) for (const sink of sinks) sink.end();
+    await this.provisioner.stop();
   }
 
   async saveTemplate(caller: Caller, name: string, input: LabTemplateInput, requester: Requester): Promise<SavedTemplate> {
@@ -265,7 +186,7 @@ export class LabService {
       this.tokens.setExpiry(entry.name, entry.expiresAt);
       for (const token of tokens) this.tokens.add(token.entry);
       this.scheduleExpiry();
-      this.provisionInBackground(entry, students, caller, requester);
+      this.provisioner.provision(entry, students, caller, requester);
       return { lab: toLab(entry), credentials };
     }));
   }
@@ -283,20 +204,16 @@ export class LabService {
       const { students, tokens, credentials } = this.enrol(name, additions);
       await this.store.addStudents(students, tokens.map((t) => t.entry));
       for (const token of tokens) this.tokens.add(token.entry);
-      this.provisionInBackground(lab, students, caller, requester);
+      this.provisioner.provision(lab, students, caller, requester);
       return credentials;
     }));
   }
 
   /** Removes a student's containers (found by label), then the student and their tokens. */
   async removeStudent(caller: Caller, labRef: string, id: string): Promise<Student> {
-    assertStaff(caller);
-    const name = parseInput(labName, labRef);
-    const studentKey = parseInput(studentId, id);
-    return this.recorder.action(caller, 'STUDENT_REMOVE', null, { lab: name, student: studentKey }, async () => {
+    return this.onStudent(caller, 'STUDENT_REMOVE', labRef, id, async (name, studentKey) => {
       const student = await this.student(name, studentKey);
-      await this.perStudent.run(keyOf(student), async () => {
-        await this.removeContainers(caller, labelSelectorsOf(student));
+      await this.provisioner.removeStudent(caller, student, async () => {
         await this.store.removeStudent(name, studentKey);
         this.tokens.forget(name, studentKey);
       });
@@ -309,15 +226,12 @@ export class LabService {
    * failed student is retried this way). Their password and tokens stay.
    */
   async resetStudent(caller: Caller, labRef: string, id: string, requester: Requester): Promise<Student> {
-    assertStaff(caller);
-    const name = parseInput(labName, labRef);
-    const studentKey = parseInput(studentId, id);
-    return this.recorder.action(caller, 'STUDENT_RESET', null, { lab: name, student: studentKey }, async () => {
+    return this.onStudent(caller, 'STUDENT_RESET', labRef, id, async (name, studentKey) => {
       const lab = await this.activeLab(name);
       const student = await this.student(name, studentKey);
       await this.store.setStudentState(name, studentKey, 'PENDING', null);
       const pending = { ...student, state: 'PENDING', reason: null };
-      this.provisionInBackground(lab, [pending], caller, requester);
+      this.provisioner.provision(lab, [pending], caller, requester);
       return toStudent(pending, null);
     });
   }
@@ -357,10 +271,7 @@ export class LabService {
   }
 
   async issueToken(caller: Caller, labRef: string, id: string): Promise<{ token: string; info: TokenInfo }> {
-    assertStaff(caller);
-    const name = parseInput(labName, labRef);
-    const studentKey = parseInput(studentId, id);
-    return this.recorder.action(caller, 'TOKEN_ISSUE', null, { lab: name, student: studentKey }, async () => {
+    return this.onStudent(caller, 'TOKEN_ISSUE', labRef, id, async (name, studentKey) => {
       await this.student(name, studentKey);
       const minted = this.tokens.mint(name, studentKey);
       await this.store.addToken(minted.entry);
@@ -397,7 +308,7 @@ export class LabService {
   }
 
   async students(labRef: string): Promise<Student[]> {
-    return (await this.store.students(labRef)).map((s) => toStudent(s, this.steps.get(keyOf(s)) ?? null));
+    return (await this.store.students(labRef)).map((s) => toStudent(s, this.provisioner.stepOf(s)));
   }
 
   async studentTokens(labRef: string, id: string): Promise<TokenInfo[]> {
@@ -410,18 +321,7 @@ export class LabService {
    */
   async progress(caller: Caller, labRef: string): Promise<AsyncIterable<Student | StreamGap>> {
     const lab = await this.lab(caller, labRef);
-    return createSubscriber(PROGRESS_QUEUE, async (sink) => {
-      let followers = this.followers.get(lab.name);
-      if (!followers) this.followers.set(lab.name, (followers = new Set()));
-      followers.add(sink);
-      const students = await this.students(lab.name);
-      for (const student of students) sink.push(student);
-      if (!students.some((s) => UNSETTLED.includes(s.state))) sink.end();
-      return () => {
-        followers.delete(sink);
-        if (!followers.size && this.followers.get(lab.name) === followers) this.followers.delete(lab.name);
-      };
-    });
+    return this.provisioner.follow(lab.name);
   }
 
   /**
@@ -447,82 +347,20 @@ export class LabService {
     });
   }
 
-  /**
-   * The whole class every `intervalMs`, in one message: each student's state, container, CPU,
-   * memory and last activity (terminal typing and output count, though no record is kept of
-   * each). One shared stats stream per running container, through the stats hub.
-   */
+  /** The whole class every `intervalMs`, in one message (status.ts). */
   async status(caller: Caller, labRef: string, input: z.input<typeof statusInput>): Promise<AsyncIterable<LabStatus | StreamGap>> {
     const lab = await this.lab(caller, labRef);
-    const { intervalMs } = parseInput(statusInput, input);
-    return createSubscriber(STATUS_QUEUE, (sink) => {
-      const samples = new Map<string, StatsSample>();
-      /** How to stop each container's stats feed, by container ID. */
-      const feeds = new Map<string, AbortController>();
-      const follow = (container: ContainerModel) => {
-        if (feeds.has(container.id)) return;
-        const stop = new AbortController();
-        feeds.set(container.id, stop);
-        void (async () => {
-          const feed = (await this.services.stats.followStats(toLiveTarget(container), { intervalMs: 1000 }))[Symbol.asyncIterator]();
-          if (stop.signal.aborted) return void (await feed.return?.());
-          stop.signal.addEventListener('abort', () => void feed.return?.(), { once: true });
-          for (let next = await feed.next(); !next.done; next = await feed.next()) {
-            if (next.value.kind === 'stats') samples.set(container.id, next.value);
-          }
-        })()
-          .catch(() => undefined)
-          .finally(() => feeds.get(container.id) === stop && feeds.delete(container.id));
-      };
-      const unfollow = (id: string) => {
-        feeds.get(id)?.abort();
-        feeds.delete(id);
-        samples.delete(id);
-      };
-      const tick = async () => {
-        const at = new Date();
-        const [students, containers] = await Promise.all([this.store.students(lab.name), this.services.containers.list({ labels: [`${LAB_LABEL}=${lab.name}`] })]);
-        const running = containers.filter((c) => c.state === 'RUNNING');
-        for (const container of running) follow(container);
-        for (const id of feeds.keys()) if (!running.some((c) => c.id === id)) unfollow(id);
-        const byName = new Map(containers.map((c) => [c.name, c]));
-        const status = await Promise.all(
-          students.map(async (student): Promise<StudentStatus> => {
-            const container = byName.get(containerNameOf(student)) ?? null;
-            const sample = container ? samples.get(container.id) : undefined;
-            const lastActivity = container ? await this.recorder.lastActivity(caller, container).catch(() => null) : null;
-            const screen = container ? await this.services.terminals.screenOf(container.id) : null;
-            return {
-              id: student.id,
-              displayName: student.displayName,
-              state: student.state as StudentState,
-              container,
-              cpuPercent: sample?.cpuPercent ?? null,
-              memoryUsedBytes: sample?.memoryUsedBytes ?? null,
-              memoryLimitBytes: sample?.memoryLimitBytes ?? null,
-              lastActivity,
-              screen,
-            };
-          }),
-        );
-        sink.push({ lab: lab.name, at, students: status });
-      };
-      let timer: NodeJS.Timeout | undefined;
-      const loop = () => {
-        const started = Date.now();
-        tick().then(
-          () => {
-            if (!sink.closed) timer = setTimeout(loop, Math.max(0, intervalMs - (Date.now() - started)));
-          },
-          (error: unknown) => sink.end(fromEngineError(error)),
-        );
-      };
-      loop();
-      return () => {
-        clearTimeout(timer);
-        for (const id of [...feeds.keys()]) unfollow(id);
-      };
-    });
+    const { store, recorder } = this;
+    const { containers, stats, terminals } = this.services;
+    return followLabStatus({ store, recorder, containers, stats, terminals }, caller, lab.name, input);
+  }
+
+  /** A staff action on one student: checked, its references validated, and recorded, alike. */
+  private onStudent<R>(caller: Caller, kind: ActivityKind, labRef: string, id: string, act: (lab: string, student: string) => Promise<R>): Promise<R> {
+    assertStaff(caller);
+    const lab = parseInput(labName, labRef);
+    const student = parseInput(studentId, id);
+    return this.recorder.action(caller, kind, null, { lab, student }, () => act(lab, student));
   }
 
   private async savedTemplate(name: string): Promise<LabTemplate> {
@@ -586,104 +424,12 @@ export class LabService {
     });
   }
 
-  private provisionInBackground(lab: LabEntry, students: StudentEntry[], caller: Caller, requester: Requester): void {
-    let running = this.inFlight.get(lab.name);
-    if (!running) this.inFlight.set(lab.name, (running = new Set()));
-    for (const student of students) {
-      const done = this.perStudent.run(keyOf(student), () => this.workers.run(() => this.provision(lab, student, caller, requester)));
-      running.add(done);
-      void done.finally(() => {
-        running.delete(done);
-        if (!running.size && this.inFlight.get(lab.name) === running) this.inFlight.delete(lab.name);
-      });
-    }
-  }
-
-  /**
-   * Provisions one student from scratch: whatever container they had is removed first, so
-   * running it again (a retry, a reset, a resumed start) converges to the same result.
-   */
-  private async provision(lab: LabEntry, student: StudentEntry, caller: Caller, requester: Requester): Promise<void> {
-    if (this.stopping || this.removing.has(lab.name)) return;
-    const key = keyOf(student);
-    const plan = planFor(parseInput(labTemplate, lab.template), student);
-    const step = async (name: ProvisionStep) => {
-      if (this.removing.has(lab.name)) throw conflict(`The lab ${lab.name} is being removed`);
-      this.steps.set(key, name);
-      // The store needs to know only that provisioning began (a restart resumes it); its steps are live news.
-      if (name === 'CONTAINER') await this.changed(student, 'PROVISIONING', null);
-      else this.announce(student, 'PROVISIONING', null);
-    };
-    try {
-      await step('CONTAINER');
-      await this.removeContainers(caller, labelSelectorsOf(student));
-      const container = await this.services.containers.create(caller, plan.container, requester);
-      await step('ACCOUNTS');
-      const [own, ...fixed] = plan.accounts;
-      const accounts = new Map([['root', { uid: 0, gid: 0 }]]);
-      const created = [await this.services.users.add(caller, container.id, own!, student.passwordHash)];
-      for (const account of fixed) created.push(await this.services.users.add(caller, container.id, account));
-      for (const user of created) accounts.set(user.username, user);
-      await step('FILES');
-      for (const file of plan.files) await this.services.files.write(caller, container.id, { ...file, owner: file.owner && numericOwner(file.owner, accounts) });
-      await step('SETUP');
-      for (const [index, command] of plan.setup.entries()) {
-        const run = await this.services.exec.run(caller, container.id, command);
-        if (run.exitCode !== 0) {
-          const output = run.output.trim().slice(-500);
-          throw conflict(`Setup command ${index + 1} exited with ${run.exitCode ?? 'no code'}${output ? `: ${output}` : ''}`);
-        }
-      }
-      this.steps.delete(key);
-      await this.changed(student, 'READY', null);
-    } catch (error) {
-      this.steps.delete(key);
-      // Cut short by the server stopping: the next start provisions it again. Or its lab is going.
-      if (this.stopping || this.removing.has(lab.name)) return;
-      const reason = fromEngineError(error).message;
-      this.logger.warn({ lab: student.lab, student: student.id, reason }, 'lab: provisioning a student failed');
-      await this.changed(student, 'FAILED', reason).catch((stored: unknown) => this.logger.error({ err: stored }, 'lab: could not record a failed student'));
-    }
-  }
-
-  /** Stores a student's new state and tells those following the lab; they are done once every student has settled. */
-  private async changed(student: StudentEntry, state: StudentState, reason: string | null): Promise<void> {
-    await this.store.setStudentState(student.lab, student.id, state, reason);
-    const followers = this.announce(student, state, reason);
-    if (followers?.size && (state === 'READY' || state === 'FAILED')) {
-      const settled = !(await this.store.students(student.lab)).some((s) => UNSETTLED.includes(s.state as StudentState));
-      if (settled) for (const sink of followers) sink.end();
-    }
-  }
-
-  private announce(student: StudentEntry, state: StudentState, reason: string | null) {
-    const followers = this.followers.get(student.lab);
-    const now = toStudent({ ...student, state, reason }, this.steps.get(keyOf(student)) ?? null);
-    for (const sink of followers ?? []) sink.push(now);
-    return followers;
-  }
-
-  private async removeContainers(caller: Caller, labels: string[]): Promise<void> {
-    for (const container of await this.services.containers.list({ labels })) {
-      await this.services.containers.remove(caller, container.id, true).catch((error: unknown) => {
-        // Gone meanwhile is what was wanted.
-        if (!(error instanceof AppError && error.code === 'NOT_FOUND')) throw error;
-      });
-    }
-  }
-
-  /** Every container of the lab, found by label (so none is left behind), then the lab itself. */
+  /** Every container of the lab, then the lab, its students and tokens. */
   private async remove(caller: Caller, name: string): Promise<void> {
-    this.removing.add(name);
-    try {
-      // Provisioning in flight would create a container after the sweep: it stops first.
-      await Promise.allSettled([...(this.inFlight.get(name) ?? [])]);
-      await this.removeContainers(caller, [`${LAB_LABEL}=${name}`]);
+    await this.provisioner.removeLab(caller, name, async () => {
       await this.store.removeLab(name);
       this.tokens.forget(name);
-    } finally {
-      this.removing.delete(name);
-    }
+    });
     this.scheduleExpiry();
   }
 
@@ -734,39 +480,6 @@ function assertStaff(caller: Caller): void {
   if (caller.scoped) throw forbidden('Labs are managed with a token that has no container scope');
 }
 
-/**
- * An owner whose user is one provisioning just made (or root) as its numbers, so writing the
- * file need not read the account files again; any other stays as it is, for the file service to resolve.
- */
-function numericOwner(owner: string, accounts: ReadonlyMap<string, { uid: number; gid: number }>): string {
-  const [user, group] = owner.split(':') as [string, string | undefined];
-  const known = accounts.get(user);
-  if (!known) return owner;
-  return `${known.uid}:${group ?? known.gid}`;
-}
-
-const keyOf = (student: { lab: string; id: string }) => `${student.lab}/${student.id}`;
-
 /** Provisioning resumed after a restart acts as the lab's creator did. */
 const creatorOf = (lab: LabEntry): Caller => ({ actor: lab.creator, scoped: false, inScope: () => true });
 const requesterOf = (lab: LabEntry): Requester => ({ admin: lab.creator.role === 'admin', scope: null });
-
-const toLab = (entry: LabEntry): Lab => ({
-  name: entry.name,
-  template: entry.template as LabTemplate,
-  state: entry.state as LabState,
-  createdAt: entry.createdAt,
-  expiresAt: entry.expiresAt,
-});
-
-const toStudent = (entry: Pick<StudentEntry, 'lab' | 'id' | 'displayName' | 'state' | 'reason'>, step: ProvisionStep | null): Student => ({
-  lab: entry.lab,
-  id: entry.id,
-  displayName: entry.displayName,
-  state: entry.state as StudentState,
-  reason: entry.reason,
-  step,
-  containerName: containerNameOf(entry),
-});
-
-const toTokenInfo = (t: TokenInfo): TokenInfo => ({ id: t.id, lab: t.lab, student: t.student, createdAt: t.createdAt, revokedAt: t.revokedAt });
