@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sha512Crypt } from '../src/core/shacrypt.js';
 import { createDockerClient, selectEngine } from '../src/engine/docker/connect.js';
 import { authTokens, codes, TOKENS, TRANSPORTS, transports, type Outcome } from './auth-kit.js';
-import { ContainerQuery, CreateLab, Exec, ExecutionQuery, OpenTerminalId, RemoveLab, ServerStatsQuery, TerminalInput, TerminalWatchKinds } from './documents.js';
+import { AddUser, ContainerQuery, CreateLab, Exec, ExecutionQuery, OpenTerminalId, ReadFile, RemoveLab, ServerStatsQuery, TerminalInput, TerminalWatchKinds, WriteFile } from './documents.js';
 import type { LabTemplateInput } from './gql/graphql.js';
 import { graphql } from './gql/index.js';
 import { BUSYBOX_IMAGE, DEBIAN_IMAGE, startTestServer, waitFor } from './kit.js';
@@ -294,6 +294,32 @@ describe('a lab from a saved template, on Debian', () => {
     expect(codes(await as(tokenOf('s01'), ContainerQuery, { ref: otherId }, transport))).toEqual(['NOT_FOUND']);
     expect(codes(await as(tokenOf('s01'), Exec, { container: `${lab}-s02`, input: { command: 'id' } }, transport))).toEqual(['NOT_FOUND']);
     expect(codes(await as(tokenOf('s01'), Labs, {}, transport))).toEqual(['FORBIDDEN']);
+  });
+
+  it("runs a student's commands and terminals as their own account, and refuses them the tools that act as root", async () => {
+    const token = tokenOf('s01');
+    const container = `${lab}-s01`;
+    expect((await okAs(token, Exec, { container, input: { command: 'id -un; cat /root/flag' } })).exec).toMatchObject({ stdout: 's01\n', exitCode: 1 });
+    expect(codes(await as(token, Exec, { container, input: { command: 'cat /root/flag', user: 'root' } }))).toEqual(['FORBIDDEN']);
+    const StudentTerminal = graphql(`
+      mutation StudentTerminal($container: String!, $user: String) {
+        openTerminal(container: $container, args: ["sleep", "60"], user: $user) {
+          id
+          user
+        }
+      }
+    `);
+    expect((await okAs(token, StudentTerminal, { container })).openTerminal.user).toBe('s01');
+    expect(codes(await as(token, StudentTerminal, { container, user: '0' }))).toEqual(['FORBIDDEN']);
+    // A terminal a teacher opened as root in the student's container is the student's to watch, not to type into.
+    const teachers = (await staff(OpenTerminalId, { container, args: ['sh'] })).openTerminal;
+    expect(codes(await as(token, TerminalInput, { id: teachers.id, data: 'id\n' }))).toEqual(['FORBIDDEN']);
+    expect(codes(await as(token, ReadFile, { ref: container, path: '/root/flag' }))).toEqual(['FORBIDDEN']);
+    expect(codes(await as(token, WriteFile, { container, input: { path: '/etc/sudoers.d/me', content: 's01 ALL=(ALL) NOPASSWD: ALL\n' } }))).toEqual(['FORBIDDEN']);
+    expect(codes(await as(token, AddUser, { container, input: { username: 'backdoor' } }))).toEqual(['FORBIDDEN']);
+    expectError(await restClient(server, token)('POST', `/containers/${container}/files`, { path: '/tmp/x', content: 'x' }), 403);
+    const { whoami } = await okAs(token, graphql(`query StudentWhoami { whoami { tokenId role scoped account } }`), {});
+    expect(whoami).toEqual({ tokenId: credentials[0]!.tokenId, role: 'operator', scoped: true, account: 's01' });
   });
 
   it("lets a student's token reach their own container and nothing else, over REST", async () => {

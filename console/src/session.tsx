@@ -14,6 +14,8 @@ export interface Session {
   role: string;
   /** Whether the token sees only some containers. */
   scoped: boolean;
+  /** A student's token: the account its commands run as; it may not use the files, which act as root. */
+  account: string | null;
   /** Whether the token may change things (operator or admin); a viewer is offered no actions. */
   canAct: boolean;
   /** The server runs with authentication off: no token, every request acts as an admin. */
@@ -47,6 +49,7 @@ export async function signIn(token: string | undefined, onSignOut: () => void): 
       tokenId: whoami.tokenId,
       role: whoami.role,
       scoped: whoami.scoped,
+      account: whoami.account ?? null,
       canAct: whoami.role !== 'viewer',
       open: !token,
       engine: engine ? `${engine.name} ${engine.version}` : 'engine unavailable',

@@ -12,7 +12,7 @@ import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits } from '../streams/subscriber.js';
 import type { Recorder } from './activity.js';
 import { readable, visibleIn, visiblePage, type RecordShape } from './history.js';
-import type { Caller } from './caller.js';
+import { runAs, type Caller } from './caller.js';
 import { assertRunning, type ContainerService } from './containers.js';
 import { absolutePath, argv, containerRef, envName, envValue, parseInput, processUser } from './validation.js';
 
@@ -93,7 +93,7 @@ export class ExecService {
    * away), the process tree is killed, its slot freed and the run recorded as cancelled.
    */
   async run(caller: Caller, ref: string, input: ExecInput, cancel?: AbortSignal): Promise<Execution> {
-    const spec = parseInput(execInput, input);
+    const spec = runAs(caller, parseInput(execInput, input));
     const command = toArgv(spec.command);
     const timeoutMs = spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : this.pool.write.defaultTimeoutMs;
     const id = parseInput(containerRef, ref);
@@ -151,7 +151,7 @@ export class ExecService {
    * killed, lands in the history with its output up to the cap.
    */
   async stream(caller: Caller, ref: string, input: ExecStreamInput): Promise<AsyncIterable<ExecEvent>> {
-    const spec = parseInput(execStreamInput, input);
+    const spec = runAs(caller, parseInput(execStreamInput, input));
     const command = toArgv(spec.command);
     const executionId = randomUUID();
     // Checked before the stream starts, so a bad reference fails like any other request.

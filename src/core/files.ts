@@ -6,7 +6,7 @@ import type { ContainerEngine, DirectoryEntry, FileType } from '../engine/port.j
 import { AppError, badInput, conflict, noSuchAccount, notFound } from '../errors.js';
 import { parseGroup, parsePasswd } from './accounts.js';
 import type { Recorder } from './activity.js';
-import type { Caller } from './caller.js';
+import { assertRootAllowed, type Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { absolutePath, containerRef, fileMode, filePath, idsAtMost, parseInput } from './validation.js';
@@ -70,7 +70,8 @@ export class FileService {
     private readonly maxFileBytes: number,
   ) {}
 
-  async read(ref: string, filePathArg: string): Promise<FileModel> {
+  async read(caller: Caller, ref: string, filePathArg: string): Promise<FileModel> {
+    assertRootAllowed(caller, 'read files');
     const id = parseInput(containerRef, ref);
     const p = parseInput(filePath, filePathArg);
     return this.pool.read.run(async (signal) => {
@@ -108,6 +109,7 @@ export class FileService {
    * them: when there are more, those not starting with a dot come first.
    */
   async list(caller: Caller, ref: string, dirPath: string, limit: number = MAX_DIRECTORY_ENTRIES): Promise<DirectoryModel> {
+    assertRootAllowed(caller, 'list directories');
     const id = parseInput(containerRef, ref);
     const dir = parseInput(absolutePath, dirPath);
     const most = parseInput(directoryLimit, limit);
@@ -131,6 +133,7 @@ export class FileService {
 
   async write(caller: Caller, ref: string, input: WriteFileInput): Promise<FileModel> {
     const id = parseInput(containerRef, ref);
+    assertRootAllowed(caller, 'write files');
     const spec = parseInput(writeFileInput, input);
     if (spec.encoding === 'BASE64' && !BASE64.test(spec.content)) throw badInput('content is not valid base64');
     const content = Buffer.from(spec.content, spec.encoding === 'BASE64' ? 'base64' : 'utf8');
@@ -192,6 +195,7 @@ export class FileService {
   }
 
   async delete(caller: Caller, ref: string, p: string, recursive = false): Promise<boolean> {
+    assertRootAllowed(caller, 'delete files');
     const target = parseInput(filePath, p);
     return this.recorder.action(caller, 'FILE_DELETE', ref, { path: target, recursive }, (about) => this.pool.write.run(async (signal) => {
       const container = about(await this.containers.requireRunning(caller, ref, signal));

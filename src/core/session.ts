@@ -33,6 +33,7 @@ export function sessionFor(services: Services, logger: Logger, principal: Princi
     actor: { tokenId: principal.tokenId, role: principal.role },
     scoped: principal.scope !== null,
     inScope: (container: ScopedContainer) => !principal.scope || principal.scope.allows(container),
+    account: principal.student?.id,
   };
   const cache = new Map<string, Promise<ContainerModel>>();
   const inspect = (ref: string) => {

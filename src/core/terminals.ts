@@ -4,12 +4,12 @@ import type { ContainerModel } from '../engine/container-model.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { ContainerEngine, InteractiveProcess, ProcessEnd, TerminalSize } from '../engine/port.js';
 import type { OrphanReaper } from '../engine/reaper.js';
-import { AppError, conflict, notFound } from '../errors.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { Recording, RecordingStore } from '../store/recordings.js';
 import type { StreamGap } from '../streams/gap.js';
 import { createSubscriber, type QueueLimits, type Sink } from '../streams/subscriber.js';
 import { markOf, type Recorder } from './activity.js';
-import type { Caller } from './caller.js';
+import { runAs, type Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
 import { TerminalRecording } from './terminal-recording.js';
 import { TerminalScreen } from './terminal-screen.js';
@@ -283,7 +283,7 @@ export class TerminalService {
 
   /** Opens a terminal for `owner` (a token id), within the global and the per-token bound. */
   async open(caller: Caller, ref: string, input: OpenTerminalInput, owner: string): Promise<TerminalModel> {
-    const spec = parseInput(openTerminalInput, input);
+    const spec = runAs(caller, parseInput(openTerminalInput, input));
     if (this.running + this.openingCount() >= this.limits.maxTerminals) {
       throw conflict(`${this.limits.maxTerminals} terminals are open, the most allowed; close one first`);
     }
@@ -383,11 +383,18 @@ export class TerminalService {
     return createSubscriber(WATCHER_QUEUE, (sink) => session.join(sink, from));
   }
 
-  /** Types into the terminal; who typed how much goes into the session's one audit record. */
-  input(id: string, data: string, typist: string): void {
-    const session = this.require(id);
+  /**
+   * Types into the terminal as the caller; who typed how much goes into the session's one audit
+   * record. A student types only into terminals that run as their own account: one a teacher
+   * opened as root in their container is theirs to watch, not to use.
+   */
+  async input(caller: Caller, id: string, data: string): Promise<void> {
+    const terminal = await this.find(caller, id);
+    if (caller.account !== undefined && terminal.user !== caller.account) throw forbidden(`A student's token types only into terminals that run as ${caller.account}`);
+    const session = this.require(terminal.id);
     const text = parseInput(terminalData, data);
     const bytes = Buffer.from(text, 'utf8');
+    const typist = caller.actor.tokenId;
     session.process.write(bytes);
     session.recording?.append('i', text, typist).catch((error: AppError) => session.fail(error));
     session.typed.set(typist, (session.typed.get(typist) ?? 0) + bytes.length);

@@ -7,7 +7,7 @@ import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { addAccount, type AccountFile, type AccountStore } from './account-files.js';
 import { checkNewAccount, groupsOf, parseGroup, parsePasswd, removeAccount, setShadowHash, type GroupEntry, type PasswdEntry } from './accounts.js';
 import type { Recorder } from './activity.js';
-import type { Caller } from './caller.js';
+import { assertRootAllowed, type Caller } from './caller.js';
 import type { ContainerService } from './containers.js';
 import { isDirectoryMode, type FileService, type FileType } from './files.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -97,6 +97,7 @@ export class UserService {
    * password handed out, and the server never keeps it in clear).
    */
   async add(caller: Caller, ref: string, input: AddUserInput, passwordHash?: string): Promise<UserModel> {
+    assertRootAllowed(caller, 'add accounts');
     const spec = parseInput(addUserInput, input);
     return this.recorder.action(caller, 'USER_ADD', ref, { username: spec.username }, (about) => this.pool.write.run(async (signal) => {
       const container = about(await this.containers.requireRunning(caller, ref, signal));
@@ -139,6 +140,7 @@ export class UserService {
   }
 
   async remove(caller: Caller, ref: string, username: string, removeHome = false): Promise<boolean> {
+    assertRootAllowed(caller, 'remove accounts');
     const name = parseInput(accountName, username);
     return this.recorder.action(caller, 'USER_REMOVE', ref, { username: name, removeHome }, (about) => this.pool.write.run(async (signal) => {
       const container = about(await this.containers.requireRunning(caller, ref, signal));

@@ -58,7 +58,7 @@ builder.objectField(ContainerRef, 'file', (t) =>
     description: 'Read as root, so any file, /etc/shadow included: operator role, like writing.',
     authScopes: { operator: true },
     args: { path: t.arg.string({ required: true, description: 'Absolute, normalised path.' }) },
-    resolve: (c, { path }, ctx) => ctx.services.files.read(c.id, path),
+    resolve: (c, { path }, ctx) => ctx.services.files.read(ctx, c.id, path),
   }),
 );
 

@@ -88,7 +88,7 @@ builder.mutationFields((t) => ({
     authScopes: { operator: true },
     args: { id: t.arg.id(), data: t.arg.string() },
     resolve: async (_, { id, data }, ctx) => {
-      ctx.services.terminals.input((await ctx.services.terminals.find(ctx, String(id))).id, data, ctx.principal.tokenId);
+      await ctx.services.terminals.input(ctx, String(id), data);
       return true;
     },
   }),

@@ -11,9 +11,9 @@ import { Terminals } from '../terminal/terminals';
 const TABS = { logs: 'Logs', terminal: 'Terminal', history: 'History', files: 'Files' } as const;
 type Tab = keyof typeof TABS;
 
-/** One container: its log, live, its shared terminals, its history and (not for a viewer: files are read as root) its files. */
+/** One container: its log, live, its shared terminals, its history and (not for a viewer or a student: files are read as root) its files. */
 export function ContainerPage({ name }: { name: string }) {
-  const { api, canAct } = useSession();
+  const { api, canAct, account } = useSession();
   const [container, setContainer] = useState<ContainerQuery['container'] | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [tab, setTab] = useState<Tab>('logs');
@@ -38,7 +38,7 @@ export function ContainerPage({ name }: { name: string }) {
       {problem && <p class="error">{problem}</p>}
       <div class="tabs" role="tablist">
         {(Object.keys(TABS) as Tab[])
-          .filter((each) => canAct || each !== 'files')
+          .filter((each) => each !== 'files' || (canAct && account === null))
           .map((each) => (
             <button role="tab" aria-selected={tab === each} onClick={() => setTab(each)}>
               {TABS[each]}
