@@ -15,11 +15,12 @@ interface Result<T> {
  */
 const agent = new Agent({ keepAlive: true });
 
-/** POSTs one GraphQL operation; any error in the answer is thrown. */
-export async function graphqlRequest<T>(baseUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/** POSTs one GraphQL operation, with a bearer token if given; any error in the answer is thrown. */
+export async function graphqlRequest<T>(baseUrl: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
   const body = JSON.stringify({ query, variables });
+  const headers = { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
   const text = await new Promise<string>((resolve, reject) => {
-    const req = request(`${baseUrl}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json' } }, (res) => {
+    const req = request(`${baseUrl}/graphql`, { method: 'POST', agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

@@ -19,6 +19,7 @@ import { graphqlRequest } from './clients.js';
 import { log, type BenchContext, type Scenario } from './context.js';
 import { Fixtures } from './fixtures.js';
 import { recordedTerminal, storedExecutions } from './history.js';
+import { consoleLabGrid, consoleLogFlood } from './console.js';
 import { labProvisioning, labStatusAndCheck } from './labs.js';
 import { overload } from './overload.js';
 import { notAvailable, toMarkdown, verdict, type Environment, type LogSource, type ScenarioResult } from './report.js';
@@ -33,7 +34,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const engineName = process.env.PODGRAPH_ENGINE ?? 'podman';
 const logSource: LogSource = process.argv.includes('--log-source=api') ? 'api' : 'files';
 
-const SCENARIOS: Scenario[] = [listContainers, logsTail, execTrue, concurrentExecs, logThroughput, fanOutScenario, slowSubscriber, terminalEcho, recordedTerminal, storedExecutions, overload, labProvisioning, labStatusAndCheck];
+const SCENARIOS: Scenario[] = [listContainers, logsTail, execTrue, concurrentExecs, logThroughput, fanOutScenario, slowSubscriber, terminalEcho, recordedTerminal, storedExecutions, overload, labProvisioning, labStatusAndCheck, consoleLogFlood, consoleLabGrid];
 const TSX_SERVER = ['--import', 'tsx', path.join(root, 'src/main.ts')];
 const MiB = 1024 * 1024;
 

@@ -1,21 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
-
-/** Debian's chromium; npm test (scripts/test.sh) installs it when it is missing. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM, launchChromium } from './chromium.js';
 
 export interface Browser {
   context: BrowserContext;
@@ -40,7 +28,7 @@ export async function openBrowser(url: string, viewport = { width: 1280, height:
     rmSync(profile, { recursive: true, force: true });
   };
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport, acceptDownloads: true });
+    context = await launchChromium(profile, viewport);
     const elsewhere: string[] = [];
     // The page's own blobs (editor workers, downloads) and data: URLs never leave the browser.
     const local = (target: string) => target.startsWith('blob:') || target.startsWith('data:') || new URL(target).origin === origin;
