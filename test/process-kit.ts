@@ -15,8 +15,9 @@ export function runServer(env: Record<string, string>, entry = ENTRY) {
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
+  // 'close', not 'exit': only then has all of its output been read (on a loaded machine 'exit' can come first).
   const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, output })),
+    child.on('close', (code) => resolve({ code, output })),
   );
   // Start-up takes seconds on a loaded machine (tsx compiles the sources first): wait for the
   // banner, within a bound that fails clearly.

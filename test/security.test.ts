@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,6 +28,7 @@ import { authTokens, bearer, codes, containerMaker, sendAs, TOKENS, TRANSPORTS, 
 import { CloseTerminal, OpenTerminalId, TerminalInput } from './documents.js';
 import { graphql } from './gql/index.js';
 import { startTestServer, type Result } from './kit.js';
+import { runServer } from './process-kit.js';
 
 /** The label that puts a container in the scoped token's scope; unique to this run. */
 const LAB = `sec-${process.pid}-${Date.now().toString(36)}`;
@@ -207,14 +207,7 @@ describe('authentication', () => {
   });
 
   it('refuses to start on 0.0.0.0 without tokens, with one line and exit code 1', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, HOST: '0.0.0.0', PORT: '0', AUTH_TOKENS: '', AUTH_TOKENS_FILE: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const { code, output } = await runServer({ HOST: '0.0.0.0', PORT: '0', AUTH_TOKENS: '', AUTH_TOKENS_FILE: '' }).exited;
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toEqual([
       'podgraph: Refusing to listen on 0.0.0.0 without authentication: set AUTH_TOKENS or AUTH_TOKENS_FILE, or HOST=127.0.0.1',

@@ -78,14 +78,19 @@ const checkInput = z.object({
 
 const CHECK_QUEUE: QueueLimits<CheckResult | StreamGap> = { maxItems: 10_000, gap: (missed) => ({ kind: 'gap', missed, resumeCursor: null }) };
 
-/** Twelve characters from an alphabet without look-alikes (no 0/O, 1/l/I): easy to copy from paper. */
+/** An alphabet without look-alikes (no 0/O, 1/l/I): a password on paper is copied without mistakes. */
 const PASSWORD_ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+/** 12 of its 56 characters: about 70 bits. */
+const PASSWORD_LENGTH = 12;
+
 function generatePassword(): string {
-  // 256 is not a multiple of the alphabet's size: bytes beyond the last whole multiple are skipped, so every character is equally likely.
+  // Bytes past the last whole multiple of the alphabet's size are skipped, so every character is equally likely.
   const limit = 256 - (256 % PASSWORD_ALPHABET.length);
-  let password = '';
-  while (password.length < 12) for (const byte of randomBytes(16)) if (byte < limit && password.length < 12) password += PASSWORD_ALPHABET[byte % PASSWORD_ALPHABET.length];
-  return password;
+  const chars: string[] = [];
+  while (chars.length < PASSWORD_LENGTH) {
+    for (const byte of randomBytes(16)) if (byte < limit && chars.length < PASSWORD_LENGTH) chars.push(PASSWORD_ALPHABET[byte % PASSWORD_ALPHABET.length]!);
+  }
+  return chars.join('');
 }
 
 /** Who acts when the server itself does something to a lab: expiry. */
@@ -109,6 +114,7 @@ export class LabService {
   /** Enrolments one at a time, so two at once cannot both pass the name and quota checks. */
   private readonly enrolling = new Limiter(1);
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** Set when the server stops: expiry is not scheduled again. */
   private stopping = false;
 
   constructor(
