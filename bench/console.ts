@@ -6,6 +6,7 @@ import { launchChromium } from '../test/chromium.js';
 import { graphqlRequest } from './clients.js';
 import { log, waitUntil, type Scenario } from './context.js';
 import { BUSYBOX_IMAGE } from './fixtures.js';
+import { REMOVE_LAB, roster } from './labs.js';
 import { ms, verdict, type ScenarioResult } from './report.js';
 import { summarize } from './stats.js';
 
@@ -122,7 +123,6 @@ export const consoleLogFlood: Scenario = {
 const CREATE_LAB = `mutation Create($input: CreateLabInput!) { createLab(input: $input) { credentials { student token } } }`;
 const LAB = `query Lab($name: String!) { lab(name: $name) { students { id state } } }`;
 const OPEN_TERMINAL = `mutation Open($container: String!, $command: String) { openTerminal(container: $container, command: $command) { id } }`;
-const REMOVE_LAB = `mutation Remove($lab: String!) { removeLab(lab: $lab) { name } }`;
 /** A terminal that never stops printing. */
 const BUSY = 'i=0; while :; do i=$((i+1)); echo "working on step $i"; sleep 0.1; done';
 
@@ -133,10 +133,9 @@ export const consoleLabGrid: Scenario = {
   async run(context) {
     const seconds = context.quick ? 10 : 30;
     const lab = `bench-${process.pid}-grid`;
-    const students = Array.from({ length: 30 }, (_, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, displayName: `Student ${i + 1}` }));
     log('  provisioning 30 students, each with a busy terminal');
     const { createLab } = await graphqlRequest<{ createLab: { credentials: Array<{ student: string; token: string }> } }>(context.server.url, CREATE_LAB, {
-      input: { name: lab, template: { image: BUSYBOX_IMAGE, command: 'sleep 3600' }, students },
+      input: { name: lab, template: { image: BUSYBOX_IMAGE, command: 'sleep 3600' }, students: roster(30) },
     });
     try {
       await waitUntil(

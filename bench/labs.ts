@@ -21,12 +21,13 @@ const TEMPLATE = { image: DEBIAN_IMAGE, command: 'sleep 3600', studentAccount: {
 
 const CREATE_LAB = `mutation Create($input: CreateLabInput!) { createLab(input: $input) { lab { name } } }`;
 const PROGRESS = `subscription Progress($lab: String!) { labProgress(lab: $lab) { ... on LabStudent { id state reason } } }`;
-const REMOVE_LAB = `mutation Remove($lab: String!) { removeLab(lab: $lab) { name } }`;
+export const REMOVE_LAB = `mutation Remove($lab: String!) { removeLab(lab: $lab) { name } }`;
 const STATUS = `subscription Status($lab: String!) { labStatus(lab: $lab, intervalMs: 1000) { ... on LabStatus { at students { id cpuPercent } } } }`;
 const CHECK = `subscription Check($lab: String!, $command: String!) { runCheck(lab: $lab, command: $command) { ... on CheckResult { student errorCode execution { exitCode } } } }`;
 const STREAMS = `{ serverStats { streams { kind upstreams subscribers } } }`;
 
-const roster = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, displayName: `Student ${i + 1}` }));
+/** Students s01, s02, … */
+export const roster = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, displayName: `Student ${i + 1}` }));
 
 /** Creates a lab and resolves once every student has settled; fails unless all are READY. */
 async function provisionLab(context: BenchContext, name: string, students: number): Promise<void> {

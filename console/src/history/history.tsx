@@ -13,6 +13,7 @@ import { ApiError, run } from '../api';
 import { commandLine, elapsed, timestamp } from '../format';
 import { keepSubscribed } from '../live';
 import { ActivityTable } from './activity-table';
+import { Recordings } from './recordings';
 import { useSession } from '../session';
 
 /** Executions read per page ("Load more" reads the next). */
@@ -179,7 +180,7 @@ function useActivity(client: Client, container: string, handlers: { execEnded(ac
   return { items, problem, reconnecting };
 }
 
-/** A container's history: its executions (filtered by outcome, each opened to its output) and its activity, both live. */
+/** A container's history: its executions (filtered by outcome, each opened to its output), its terminal recordings (replayed in the page) and its activity. */
 export function History({ container }: { container: string }) {
   const { api } = useSession();
   const [outcome, setOutcome] = useState<Outcome>('all');
@@ -210,6 +211,8 @@ export function History({ container }: { container: string }) {
           Load more
         </button>
       )}
+
+      <Recordings container={container} />
 
       <h2>Activity</h2>
       {activity.problem && <p class="error">{activity.problem}</p>}

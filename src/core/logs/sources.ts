@@ -135,10 +135,11 @@ class EngineLogSource implements LogSource {
     if (since) return this.readLines({ since: Math.floor(since.getTime() / 1000) });
     const recent = await this.readLines({ tail: tail + 1 });
     if (recent.length === 0 || recent.some((line) => line.position.nanos % NANOS_PER_SECOND !== 0n)) return recent.slice(-tail);
-    // Also when the tail took the whole log: a read without a window can number a line logged in
-    // pieces otherwise than the live stream does, which then delivers that line a second time.
-    const fromSecondStart = await this.readLines({ since: Number(recent[0]!.position.nanos / NANOS_PER_SECOND) });
-    return fromSecondStart.slice(-tail);
+    // When the tail took the whole log, from its very start (second 1: a read without a window can
+    // number a line logged in pieces otherwise than the live stream does, which then delivers it
+    // twice): its first line is one of those asked for, and its earlier pieces may be seconds older.
+    const fromSecond = recent.length <= tail ? 1 : Number(recent[0]!.position.nanos / NANOS_PER_SECOND);
+    return (await this.readLines({ since: fromSecond })).slice(-tail);
   }
 
   private async readLines(window: { tail?: number; since?: number }): Promise<LogLine[]> {
