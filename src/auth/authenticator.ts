@@ -35,12 +35,13 @@ export class Authenticator {
   }
 
   authenticate(token: string | undefined): Principal {
-    const issued = token === undefined ? undefined : this.issued?.find(sha256(token).toString('hex'));
+    const hash = token === undefined ? undefined : sha256(token);
+    const issued = hash && this.issued?.find(hash.toString('hex'));
     if (issued && 'refused' in issued) throw new AppError('UNAUTHENTICATED', issued.refused);
     if (issued) return issued;
     if (!this.enabled) return ANONYMOUS;
-    if (token === undefined) throw new AppError('UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <token>)');
-    const principal = findPrincipal(this.records, token);
+    if (hash === undefined) throw new AppError('UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer <token>)');
+    const principal = findPrincipal(this.records, hash);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'The token is not valid');
     return principal;
   }

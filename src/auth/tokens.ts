@@ -51,9 +51,8 @@ export function toTokenRecords(entries: z.output<typeof tokenList>): TokenRecord
   }));
 }
 
-/** Finds the principal of a presented secret, comparing against every hash in constant time. */
-export function findPrincipal(records: readonly TokenRecord[], secret: string): Principal | undefined {
-  const hash = sha256(secret);
+/** Finds the principal of a presented secret by its SHA-256, comparing against every hash in constant time. */
+export function findPrincipal(records: readonly TokenRecord[], hash: Buffer): Principal | undefined {
   let found: Principal | undefined;
   // No early exit, so the time taken does not tell which entry (if any) matched.
   for (const record of records) {

@@ -94,10 +94,7 @@ export const wasRecorded = (error: unknown): boolean => error instanceof Object 
  */
 export class Recorder {
   private readonly followers = new Set<{ caller: Caller; filter: FeedFilter; sink: Sink<Activity | StreamGap> }>();
-  /**
-   * When something last happened in each container, by ID: what is recorded, and terminal
-   * traffic, which is not. Null: the history was asked and has nothing.
-   */
+  /** When something was last recorded in each container, by ID. Null: the history was asked and has nothing. */
   private readonly lastActive = new Map<string, Date | null>();
 
   constructor(
@@ -187,11 +184,6 @@ export class Recorder {
     return visiblePage(caller, page, ACTIVITY_SHAPE, (next) => this.activity.page(filter, next));
   }
 
-  /** Notes that something happened in a container now (a terminal's input or output) without a record. */
-  touch(containerId: string, at = new Date()): void {
-    this.remember(containerId, at);
-  }
-
   private remember(containerId: string, at: Date | null): void {
     // Re-inserted, so the map's order is the order of last activity and its first key the stalest.
     this.lastActive.delete(containerId);
@@ -199,10 +191,7 @@ export class Recorder {
     if (this.lastActive.size > MAX_REMEMBERED_CONTAINERS) this.lastActive.delete(this.lastActive.keys().next().value!);
   }
 
-  /**
-   * When anything last happened in a container: from memory since this server started, else
-   * from the history.
-   */
+  /** When anything was last recorded in a container: from memory since this server started, else from the history. */
   async lastActivity(caller: Caller, container: { id: string; name: string }): Promise<Date | null> {
     if (this.lastActive.has(container.id)) return this.lastActive.get(container.id)!;
     // By name: a container made again for the same student (a reset) goes on from the old one's.
@@ -213,7 +202,7 @@ export class Recorder {
   }
 
   private announce(entry: Activity): void {
-    if (entry.container) this.touch(entry.container.id, entry.at);
+    if (entry.container) this.remember(entry.container.id, entry.at);
     this.logger.info(
       { audit: true, tokenId: entry.actor.tokenId, role: entry.actor.role, action: entry.kind, container: entry.container?.name, outcome: entry.outcome, ...entry.detail },
       `audit ${entry.kind} ${entry.outcome}`,

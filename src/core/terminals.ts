@@ -119,8 +119,8 @@ class TerminalSession {
   private readonly screen: TerminalScreen;
   /** The last output chunk the screen has been given. */
   private screenCursor = 0;
-  /** When it last printed anything (0: never). */
-  lastOutputAt = 0;
+  /** When it last printed, or was typed into or resized (0: never): a student's activity, which no record marks. */
+  lastActiveAt = 0;
 
   constructor(
     readonly id: string,
@@ -196,7 +196,7 @@ class TerminalSession {
       this.scrollbackStart = 0;
     }
     for (const sink of this.watchers) sink.push({ kind: 'output', data, cursor: String(chunk.cursor) });
-    this.lastOutputAt = Date.now();
+    this.lastActiveAt = Date.now();
   }
 
   /** What it shows now: the screen is brought up to date from the scrollback first. */
@@ -238,6 +238,7 @@ class TerminalSession {
 
   /** Input and resizes count as activity for an unwatched terminal. */
   touch(): void {
+    this.lastActiveAt = Date.now();
     this.armIdleTimer();
   }
 
@@ -306,13 +307,7 @@ export class TerminalService {
         const child = await this.engine.startProcess(
           container.id,
           { argv: command ?? ['/bin/sh', '-c', LOGIN_SHELL], user: spec.user, env: ['TERM=xterm-256color'], tty: true, stdin: true, size },
-          {
-            output: (output) => {
-              created.record(output.text);
-              this.recorder.touch(container.id);
-            },
-            lost: (run) => this.reaper.adopt(run),
-          },
+          { output: (output) => created.record(output.text), lost: (run) => this.reaper.adopt(run) },
           signal,
         );
         created.begin(child);
@@ -373,7 +368,7 @@ export class TerminalService {
   }
 
   forContainer(containerId: string): TerminalModel[] {
-    return [...this.sessions.values()].filter((s) => s.container.id === containerId).map((s) => s.model);
+    return this.sessionsIn(containerId).map((s) => s.model);
   }
 
   /** Output after `after` (the whole scrollback without it), then live until the process exits; for a while after, just the end. */
@@ -399,7 +394,6 @@ export class TerminalService {
     session.recording?.append('i', text, typist).catch((error: AppError) => session.fail(error));
     session.typed.set(typist, (session.typed.get(typist) ?? 0) + bytes.length);
     session.touch();
-    this.recorder.touch(session.container.id);
   }
 
   async resize(id: string, size: TerminalSize): Promise<TerminalModel> {
@@ -412,11 +406,20 @@ export class TerminalService {
     return session.model;
   }
 
-  /** The screen of the container's terminal that printed last, running ones first; null without one. */
+  /** The screen of the container's terminal that was active last, running ones first; null without one. */
   async screenOf(containerId: string): Promise<string | null> {
-    const sessions = [...this.sessions.values()].filter((session) => session.container.id === containerId);
-    sessions.sort((a, b) => Number(b.running) - Number(a.running) || b.lastOutputAt - a.lastOutputAt);
+    const sessions = this.sessionsIn(containerId).sort((a, b) => Number(b.running) - Number(a.running) || b.lastActiveAt - a.lastActiveAt);
     return sessions[0] ? sessions[0].screenText() : null;
+  }
+
+  /** When any terminal in the container last printed or was typed into; null without one. */
+  lastActivityOf(containerId: string): Date | null {
+    const at = Math.max(0, ...this.sessionsIn(containerId).map((session) => session.lastActiveAt));
+    return at ? new Date(at) : null;
+  }
+
+  private sessionsIn(containerId: string): TerminalSession[] {
+    return [...this.sessions.values()].filter((session) => session.container.id === containerId);
   }
 
   /** Kills the terminal's process; every watcher receives the exit. */

@@ -126,7 +126,7 @@ const StudentRef = builder.objectRef<Student>('LabStudent').implement({
       description: LAST_ACTIVITY,
       resolve: async (s, _, ctx) => {
         const container = await containerOf(s, ctx);
-        return container && ctx.services.recorder.lastActivity(ctx, container);
+        return container && ctx.services.labs.lastActivity(ctx, container);
       },
     }),
   }),

@@ -98,6 +98,11 @@ export class LabStore {
     return (await this.db.selectFrom('lab_students').selectAll().where('lab', '=', lab).orderBy('id').execute()).map(studentEntry);
   }
 
+  async student(lab: string, id: string): Promise<StudentEntry | undefined> {
+    const row = await this.db.selectFrom('lab_students').selectAll().where('lab', '=', lab).where('id', '=', id).executeTakeFirst();
+    return row && studentEntry(row);
+  }
+
   /** Students whose provisioning has not ended, in every lab: a start resumes them. */
   async unsettledStudents(states: readonly string[]): Promise<StudentEntry[]> {
     return (await this.db.selectFrom('lab_students').selectAll().where('state', 'in', states).orderBy('lab').orderBy('id').execute()).map(studentEntry);
@@ -137,10 +142,16 @@ export class LabStore {
     });
   }
 
-  async tokens(lab?: string): Promise<TokenEntry[]> {
+  /** Every token, or a student's. */
+  async tokens(student?: { lab: string; id: string }): Promise<TokenEntry[]> {
     let query = this.db.selectFrom('lab_tokens').selectAll();
-    if (lab !== undefined) query = query.where('lab', '=', lab);
+    if (student) query = query.where('lab', '=', student.lab).where('student', '=', student.id);
     return (await query.orderBy('created_at').orderBy('id').execute()).map(tokenEntry);
+  }
+
+  async token(id: string): Promise<TokenEntry | undefined> {
+    const row = await this.db.selectFrom('lab_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && tokenEntry(row);
   }
 
   async addToken(token: TokenEntry): Promise<void> {

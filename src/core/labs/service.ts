@@ -16,7 +16,7 @@ import type { TerminalService } from '../terminals.js';
 import { argv, parseInput, processUser } from '../validation.js';
 import { UNSETTLED, toLab, toStudent, toTokenInfo, type Lab, type LabState, type Student, type TokenInfo } from './model.js';
 import { Provisioner, type ProvisioningServices } from './provisioner.js';
-import { followLabStatus, type LabStatus, type statusInput } from './status.js';
+import { followLabStatus, lastActivityIn, type LabStatus, type statusInput } from './status.js';
 import { LAB_LABEL, labName, labTemplate, planFor, studentId, templateName, ttlSeconds, type LabTemplate, type LabTemplateInput } from './template.js';
 import type { StudentTokens } from './tokens.js';
 
@@ -290,7 +290,7 @@ export class LabService {
     assertStaff(caller);
     const tokenId = parseInput(z.string().min(1).max(128), id);
     return this.recorder.action(caller, 'TOKEN_REVOKE', null, { token: tokenId }, async () => {
-      const token = (await this.store.tokens()).find((t) => t.id === tokenId);
+      const token = await this.store.token(tokenId);
       if (!token) throw notFound(`No such token: ${tokenId}`);
       if (token.revokedAt) return toTokenInfo(token);
       const revokedAt = new Date();
@@ -318,7 +318,7 @@ export class LabService {
   }
 
   async studentTokens(labRef: string, id: string): Promise<TokenInfo[]> {
-    return (await this.store.tokens(labRef)).filter((t) => t.student === id).map(toTokenInfo);
+    return (await this.store.tokens({ lab: labRef, id })).map(toTokenInfo);
   }
 
   /**
@@ -351,6 +351,11 @@ export class LabService {
       void Promise.all(students.map((student) => this.workers.run(() => (cancel.signal.aborted ? Promise.resolve() : checkOne(student))))).then(() => sink.end());
       return () => cancel.abort();
     });
+  }
+
+  /** When anything last happened in a student's container (status.ts). */
+  async lastActivity(caller: Caller, container: { id: string; name: string }): Promise<Date | null> {
+    return lastActivityIn({ recorder: this.recorder, terminals: this.services.terminals }, caller, container);
   }
 
   /** The whole class every `intervalMs`, in one message (status.ts). */
@@ -409,7 +414,7 @@ export class LabService {
 
   private async student(lab: string, id: string): Promise<StudentEntry> {
     if (!(await this.store.lab(lab))) throw notFound(`No such lab: ${lab}`);
-    const student = (await this.store.students(lab)).find((s) => s.id === id);
+    const student = await this.store.student(lab, id);
     if (!student) throw notFound(`No such student in the lab ${lab}: ${id}`);
     return student;
   }

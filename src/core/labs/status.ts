@@ -51,6 +51,16 @@ export interface StatusSources {
 }
 
 /**
+ * When anything last happened in a container: the newest of what was recorded there and of its
+ * terminals' typing and output, which no record marks.
+ */
+export async function lastActivityIn(sources: Pick<StatusSources, 'recorder' | 'terminals'>, caller: Caller, container: { id: string; name: string }): Promise<Date | null> {
+  const recorded = await sources.recorder.lastActivity(caller, container);
+  const typed = sources.terminals.lastActivityOf(container.id);
+  return recorded && (!typed || recorded > typed) ? recorded : typed;
+}
+
+/**
  * The whole class every `intervalMs`, in one message: each student's state, container, CPU,
  * memory, last activity (terminal typing and output count, though no record is kept of each)
  * and terminal screen. One shared stats stream per running container, through the stats hub.
@@ -76,7 +86,7 @@ export function followLabStatus(sources: StatusSources, caller: Caller, lab: str
             cpuPercent: sample?.cpuPercent ?? null,
             memoryUsedBytes: sample?.memoryUsedBytes ?? null,
             memoryLimitBytes: sample?.memoryLimitBytes ?? null,
-            lastActivity: container ? await sources.recorder.lastActivity(caller, container).catch(() => null) : null,
+            lastActivity: container ? await lastActivityIn(sources, caller, container).catch(() => null) : null,
             screen: container ? await sources.terminals.screenOf(container.id) : null,
           };
         }),
