@@ -497,4 +497,18 @@ describe('a restart while a lab is being provisioned', () => {
     await second.ok(RemoveLab, { lab });
     expect(await containersOf(lab)).toEqual([]);
   });
+
+  it('expires a lab whose server was killed before its end: the next server stops and removes it', async () => {
+    const dataDir = freshDataDir();
+    const lab = labName('reap');
+    labsMade.push(lab);
+    const first = await serverProcess({ DATA_DIR: dataDir });
+    await first.ok(CreateLab, { input: { name: lab, students: students(1), template: { image: BUSYBOX_IMAGE, command: 'sleep 3600' }, ttlSeconds: 5 } });
+    await waitFor(() => containersOf(lab), (found) => found.length === 1, 60_000);
+    await first.kill();
+
+    const second = await serverProcess({ DATA_DIR: dataDir, LAB_GRACE_PERIOD: '1' });
+    await waitFor(() => second.execute(LabQuery, { name: lab }), (r) => codes(r)[0] === 'NOT_FOUND', 60_000);
+    expect(await containersOf(lab)).toEqual([]);
+  });
 });
