@@ -131,7 +131,7 @@ export function fromEngineError(error: unknown, subject?: string): AppError {
       // Podman reports several "not found" and "in use" cases as 500.
       if (missing.test(lower)) return notFound(message);
       if (/already in use|is in use|already exists/.test(lower)) return conflict(message);
-      if (/not running|is running|state improper/.test(lower)) return conflict(message);
+      if (/not running|is running|state improper|stopped container/.test(lower)) return conflict(message);
       // Podman reports a malformed image reference ("repository name must be lowercase") as 500.
       if (/no such file or directory|invalid|must be lowercase/.test(lower)) return badInput(message);
       break;

@@ -88,8 +88,10 @@ function openSqlite(file: string): Kysely<Tables> {
 
 function openPostgres(url: string): Kysely<Tables> {
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, max: 10 });
-  // An idle connection that breaks (the server restarted) must not end the process.
+  // A connection that breaks (the server restarted, or went away mid-write: EPIPE) must not end
+  // the process, idle or in use; the query that used it fails on its own.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }
 

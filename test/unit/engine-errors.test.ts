@@ -18,6 +18,11 @@ describe('fromEngineError', () => {
     expect(fromEngineError({ statusCode: 404, json: { message: `No such image: sha256:${ID}` } }).message).toBe('No such image: (ID withheld)');
   });
 
+  it("answers Docker's refusal to resize a terminal in a container stopped meanwhile as CONFLICT", () => {
+    const stopped = fromEngineError({ statusCode: 500, reason: 'container not running', json: { message: 'cannot resize a stopped container: unknown' } });
+    expect(stopped).toMatchObject({ code: 'CONFLICT', message: 'cannot resize a stopped container: unknown' });
+  });
+
   it('leaves words that only contain hex alone', () => {
     expect(fromEngineError({ statusCode: 400, json: { message: 'invalid reference format: deadbeef-cafe' } }).message).toBe('invalid reference format: deadbeef-cafe');
   });
