@@ -45,6 +45,8 @@ export class ContainerIndex {
    * once. Filled while unsynced too, and worked through once synced.
    */
   private readonly changed = new Set<string>();
+  /** The server's own writes while unsynced, by container ID (null: removed). */
+  private readonly ownWrites = new Map<string, ContainerModel | null>();
   private refreshing = false;
   /** The container whose inspect is running, and whether the server wrote a newer result meanwhile. */
   private inspecting?: { id: string; overridden: boolean };
@@ -119,20 +121,22 @@ export class ContainerIndex {
 
   /** The server's own write: its answer is newer than anything an inspect running now returns. */
   apply(container: ContainerModel): void {
-    this.write(container.id, () => this.entries.set(container.id, container));
+    this.write(container.id, container);
   }
 
   forget(id: string): void {
-    this.write(id, () => this.entries.delete(id));
+    this.write(id, null);
   }
 
-  private write(id: string, change: () => void): void {
+  /** A container as the server left it (null: removed). While unsynced it is also kept for the sync's result, which may predate it. */
+  private write(id: string, container: ContainerModel | null): void {
     if (!this.isSynced) {
       this.changed.add(id);
+      this.ownWrites.set(id, container);
       return;
     }
     if (this.inspecting?.id === id) this.inspecting.overridden = true;
-    change();
+    setEntry(this.entries, id, container);
   }
 
   private connect(): void {
@@ -180,6 +184,9 @@ export class ContainerIndex {
         if (container) entries.set(container.id, container);
       }
       if (stale()) return;
+      // The server's own writes meanwhile stand until their containers are inspected again.
+      for (const [id, container] of this.ownWrites) setEntry(entries, id, container);
+      this.ownWrites.clear();
       this.entries = entries;
       this.isSynced = true;
       this.retryMs = FIRST_RETRY_MS;
@@ -238,4 +245,9 @@ export class ContainerIndex {
 /** The status text says how long ago; computed when read, not when the entry was written. */
 function current(container: ContainerModel, now = Date.now()): ContainerModel {
   return container.details ? { ...container, status: statusText(container.state, container.details, now) } : container;
+}
+
+function setEntry(entries: Map<string, ContainerModel>, id: string, container: ContainerModel | null): void {
+  if (container) entries.set(id, container);
+  else entries.delete(id);
 }
